@@ -1,0 +1,101 @@
+import { Type, type Static } from 'typebox'
+import { MontoSchema, SaldoSchema } from '../money.js'
+import {
+  ConceptoSchema, ErrorSchema, EstadoPagoSchema, IdempotencyHeadersSchema,
+  IdUsuarioParamSchema, PagoIdSchema, PaginaSchema, PaginationQuerySchema
+} from './common.js'
+
+export const UsuarioSchema = Type.Object({
+  id: Type.Integer({ minimum: 1, examples: [1] }),
+  nombre: Type.String({ examples: ['Willis'] }),
+  saldo: SaldoSchema,
+  creadoEn: Type.String({ format: 'date-time' })
+})
+export type Usuario = Static<typeof UsuarioSchema>
+
+export const PagoUsuarioSchema = Type.Object({
+  id: PagoIdSchema,
+  usuarioId: Type.Integer({ minimum: 1 }),
+  estado: EstadoPagoSchema,
+  monto: MontoSchema,
+  concepto: Type.Union([Type.String(), Type.Null()]),
+  motivo: Type.Union([Type.String(), Type.Null()], { description: 'Razón del resultado, cuando lo hay' }),
+  creadoEn: Type.String({ format: 'date-time' }),
+  actualizadoEn: Type.String({ format: 'date-time' })
+})
+export type PagoUsuario = Static<typeof PagoUsuarioSchema>
+
+export const UsuarioParamsSchema = Type.Object({ id: IdUsuarioParamSchema })
+export const PagoParamsSchema = Type.Object({ id: IdUsuarioParamSchema, pagoId: PagoIdSchema })
+
+export const CrearUsuarioBodySchema = Type.Object({
+  nombre: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+  saldo: Type.Optional(Type.Union([Type.Literal(0), MontoSchema], { description: 'Saldo inicial (0 por defecto)' }))
+})
+export type CrearUsuarioBody = Static<typeof CrearUsuarioBodySchema>
+
+export const RecargarBodySchema = Type.Object({ monto: MontoSchema })
+export type RecargarBody = Static<typeof RecargarBodySchema>
+
+/** The body is optional: a plain `curl -X POST` pays the default amount. */
+export const PagarBodySchema = Type.Object({
+  monto: Type.Optional(MontoSchema),
+  concepto: Type.Optional(ConceptoSchema)
+})
+export type PagarBody = Static<typeof PagarBodySchema>
+
+export const PagarHeadersSchema = IdempotencyHeadersSchema
+
+export const PagarResponseSchema = Type.Object({
+  mensaje: Type.Literal('Solicitud de pago enviada'),
+  usuario: UsuarioSchema,
+  pago: PagoUsuarioSchema
+})
+export type PagarResponse = Static<typeof PagarResponseSchema>
+
+export const SaldoInsuficienteSchema = Type.Object({
+  error: Type.Literal('Saldo insuficiente'),
+  code: Type.String(),
+  saldo: SaldoSchema,
+  monto: MontoSchema
+})
+
+export const RecargarResponseSchema = Type.Object({
+  mensaje: Type.Literal('Recarga realizada'),
+  usuario: UsuarioSchema,
+  recarga: Type.Object({ id: Type.Integer(), monto: MontoSchema, creadoEn: Type.String({ format: 'date-time' }) })
+})
+export type RecargarResponse = Static<typeof RecargarResponseSchema>
+
+export const ListaUsuariosSchema = Type.Object({ usuarios: Type.Array(UsuarioSchema), ...PaginaSchema })
+export const ListaPagosUsuarioQuerySchema = Type.Object({
+  ...PaginationQuerySchema.properties,
+  estado: Type.Optional(EstadoPagoSchema)
+})
+export const ListaPagosUsuarioSchema = Type.Object({ pagos: Type.Array(PagoUsuarioSchema), ...PaginaSchema })
+
+const errors = { 400: ErrorSchema, 404: ErrorSchema }
+
+export const UsuariosRoutes = {
+  obtener: { params: UsuarioParamsSchema, response: { 200: UsuarioSchema, ...errors } },
+  listar: { querystring: PaginationQuerySchema, response: { 200: ListaUsuariosSchema, 400: ErrorSchema } },
+  crear: { body: CrearUsuarioBodySchema, response: { 201: UsuarioSchema, 400: ErrorSchema } },
+  recargar: {
+    params: UsuarioParamsSchema,
+    headers: IdempotencyHeadersSchema,
+    body: RecargarBodySchema,
+    response: { 200: RecargarResponseSchema, ...errors, 422: ErrorSchema }
+  },
+  pagar: {
+    params: UsuarioParamsSchema,
+    headers: PagarHeadersSchema,
+    body: PagarBodySchema,
+    response: { 202: PagarResponseSchema, ...errors, 409: SaldoInsuficienteSchema, 422: ErrorSchema }
+  },
+  listarPagos: {
+    params: UsuarioParamsSchema,
+    querystring: ListaPagosUsuarioQuerySchema,
+    response: { 200: ListaPagosUsuarioSchema, ...errors }
+  },
+  obtenerPago: { params: PagoParamsSchema, response: { 200: PagoUsuarioSchema, ...errors } }
+} as const

@@ -1,0 +1,41 @@
+import { Type } from 'typebox'
+
+/**
+ * Money travels as a JSON number with at most 2 decimals and is stored as
+ * integer cents. `multipleOf` is checked by TypeBox's exact decimal check, not
+ * by float division, so 0.29 is valid and 12.345 is not.
+ */
+export const MONTO_MAXIMO = 1_000_000_000
+
+export function montoSchema (options: { default?: number, description?: string } = {}) {
+  return Type.Number({
+    exclusiveMinimum: 0,
+    maximum: MONTO_MAXIMO,
+    multipleOf: 0.01,
+    description: 'Importe positivo con como máximo 2 decimales',
+    examples: [25, 12.5],
+    ...options
+  })
+}
+export const MontoSchema = montoSchema()
+
+export const SaldoSchema = Type.Number({
+  minimum: 0,
+  multipleOf: 0.01,
+  description: 'Saldo en la moneda de la cuenta, con como máximo 2 decimales',
+  examples: [500]
+})
+
+/** Converts a validated amount to integer cents. */
+export function toCentimos (monto: number): number {
+  const centimos = Math.round(monto * 100)
+  if (!Number.isSafeInteger(centimos) || Math.abs(centimos - monto * 100) > 1e-6) {
+    throw new RangeError(`monto ${monto} is not a whole number of cents`)
+  }
+  return centimos
+}
+
+/** Shows integer cents as the API's JSON number (500, 12.5, 0.29). */
+export function fromCentimos (centimos: number): number {
+  return centimos / 100
+}

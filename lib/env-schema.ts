@@ -1,0 +1,28 @@
+import { Type } from 'typebox'
+
+/* Env vars shared by every service; each service adds its own. */
+
+export const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, default: port })
+
+export const CommonEnv = {
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  LOG_DIR: Type.String({ minLength: 1, default: 'logs' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  /** auto: pretty output when stdout is a terminal, nothing otherwise. */
+  LOG_STDOUT: Type.Union([Type.Literal('auto'), Type.Literal('pretty'), Type.Literal('json'), Type.Literal('off')], { default: 'auto' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 })
+}
+
+export const BrokerEnv = {
+  AMQP_URL: Type.String({ pattern: '^amqps?://', default: 'amqp://guest:guest@127.0.0.1:5672' }),
+  /** Every exchange and queue name starts with it (see contracts/topology.ts). */
+  AMQP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', default: 'pagos' }),
+  AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  OUTBOX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 })
+}
+
+export const SqliteEnv = {
+  /** FULL survives power loss; NORMAL (WAL) survives a process crash. */
+  SQLITE_SYNCHRONOUS: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], { default: 'FULL' })
+}

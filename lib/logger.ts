@@ -1,0 +1,40 @@
+import { join } from 'node:path'
+import pino, { type Logger, type StreamEntry } from 'pino'
+import pretty from 'pino-pretty'
+
+export interface LoggerOptions {
+  service: string
+  LOG_DIR: string
+  LOG_LEVEL: string
+  LOG_STDOUT: 'auto' | 'pretty' | 'json' | 'off'
+}
+
+export interface ServiceLogger {
+  logger: Logger
+  /** Writes buffered lines to the file; call before exit. */
+  flush: () => void
+}
+
+/** JSON lines to `<LOG_DIR>/<service>.log`, plus a readable copy on a terminal. */
+export function createLogger (opts: LoggerOptions): ServiceLogger {
+  const file = pino.destination({ dest: join(opts.LOG_DIR, `${opts.service}.log`), mkdir: true, sync: false })
+  const streams: StreamEntry[] = [{ level: 'trace', stream: file }]
+  const stdout = opts.LOG_STDOUT === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'off') : opts.LOG_STDOUT
+  if (stdout === 'pretty') {
+    streams.push({ level: 'trace', stream: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) })
+  } else if (stdout === 'json') {
+    streams.push({ level: 'trace', stream: process.stdout })
+  }
+  const logger = pino({
+    level: opts.LOG_LEVEL,
+    base: { service: opts.service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' }
+  }, pino.multistream(streams))
+  return {
+    logger,
+    flush: () => {
+      try { file.flushSync() } catch { /* not ready yet: nothing buffered */ }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import type { Generated, Insertable, Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { MessageName, MessageOf } from '../contracts/messages.js'
+import type { Broker } from './amqp.js'
+
+/** The outbox table, identical in every service's database. */
+export interface OutboxTable {
+  id: Generated<number>
+  tipo: MessageName
+  message_id: string
+  correlation_id: string | null
+  payload: string
+  creado_en: string
+}
+export interface OutboxDatabase { outbox: OutboxTable }
+
+/** Used by each service's first migration. */
+export async function createOutboxTable (db: Kysely<any>): Promise<void> {
+  await db.schema.createTable('outbox')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('tipo', 'text', (c) => c.notNull())
+    .addColumn('message_id', 'text', (c) => c.notNull())
+    .addColumn('correlation_id', 'text')
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('creado_en', 'text', (c) => c.notNull())
+    .execute()
+}
+
+/** The row to insert, in the same transaction as the change it announces. */
+export function outboxRow<N extends MessageName> (tipo: N, message: MessageOf<N>, envelope: { messageId: string, correlationId: string | null }): Insertable<OutboxTable> {
+  return {
+    tipo,
+    message_id: envelope.messageId,
+    correlation_id: envelope.correlationId,
+    payload: JSON.stringify(message),
+    creado_en: new Date().toISOString()
+  }
+}
+
+export interface OutboxRelay {
+  /** Wakes the relay after a commit that wrote outbox rows. */
+  notify: () => void
+  start: () => void
+  /** Lets the current batch finish, then stops. */
+  stop: () => Promise<void>
+  backlog: () => Promise<number>
+}
+
+export interface RelayOptions {
+  db: Kysely<OutboxDatabase>
+  broker: Broker
+  logger: Logger
+  batch: number
+  pollMs: number
+}
+
+const BACKOFF_MAX_MS = 5000
+
+/**
+ * Publishes outbox rows in id order with publisher confirms and deletes them
+ * only after the broker confirmed them. A crash between confirm and delete
+ * publishes a row twice; consumers are idempotent by payment id.
+ * While the broker is away it backs off and retries; payments keep being
+ * accepted into the outbox meanwhile.
+ */
+export function createOutboxRelay (opts: RelayOptions): OutboxRelay {
+  const log = opts.logger.child({ component: 'outbox' })
+  let stopped = true
+  let loop: Promise<void> | undefined
+  let wake: (() => void) | undefined
+  let pending = false
+
+  const notify = (): void => {
+    pending = true
+    wake?.()
+  }
+  const idle = async (ms: number): Promise<void> => {
+    if (pending || stopped) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done (): void { clearTimeout(timer); wake = undefined; resolve() }
+      wake = done
+    })
+  }
+
+  async function publishBatch (): Promise<number> {
+    pending = false
+    const rows = await opts.db.selectFrom('outbox').selectAll().orderBy('id').limit(opts.batch).execute()
+    if (rows.length === 0) return 0
+    await Promise.all(rows.map(async (row) => await opts.broker.publishRaw(row.tipo, row.payload, {
+      messageId: row.message_id,
+      correlationId: row.correlation_id
+    })))
+    await opts.db.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
+    log.debug({ published: rows.length }, 'outbox batch published')
+    return rows.length
+  }
+
+  async function run (): Promise<void> {
+    let backoff = 100
+    while (!stopped) {
+      try {
+        const published = await publishBatch()
+        backoff = 100
+        if (published < opts.batch) await idle(opts.pollMs)
+      } catch (err) {
+        log.warn({ err, retryInMs: backoff }, 'outbox publish failed, will retry')
+        await idle(backoff)
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
+      }
+    }
+  }
+
+  opts.broker.onConnect(notify)
+
+  return {
+    notify,
+    start () {
+      if (!stopped) return
+      stopped = false
+      loop = run()
+    },
+    async stop () {
+      stopped = true
+      wake?.()
+      await loop
+    },
+    async backlog () {
+      const row = await opts.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      return Number(row.n)
+    }
+  }
+}

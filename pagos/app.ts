@@ -1,0 +1,80 @@
+import { join } from 'node:path'
+import { sql, type Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import { createBroker, type Broker } from '../lib/amqp.js'
+import { registerHealthRoutes } from '../lib/health.js'
+import { createHttpApp, type App } from '../lib/http.js'
+import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
+import { migrate, openSqlite } from '../lib/sqlite.js'
+import { toCentimos } from '../contracts/money.js'
+import type { PagosConfig } from './config.js'
+import { pagoSolicitadoHandler } from './messaging/pago-solicitado-handler.js'
+import { createProcesadorSimulado, type Procesador } from './processor.js'
+import { registerPagosRoutes } from './routes/pagos.js'
+import { migrations } from './store/migrations.js'
+import { createPagosStore } from './store/pagos-store.js'
+import type { PagosDatabase } from './store/schema.js'
+
+export interface PagosAppOptions {
+  config: PagosConfig
+  logger: Logger
+  /** false: no broker, no relay, no consumer (route tests). */
+  messaging?: boolean
+  /** Replaces the configured processor (tests). */
+  procesador?: Procesador
+}
+
+/** Builds pagos (database migrated, consumer and relay wired); never listens. */
+export async function buildPagosApp ({ config, logger, messaging = true, procesador }: PagosAppOptions): Promise<App> {
+  const app = createHttpApp(logger)
+  const db = openSqlite<PagosDatabase>({
+    file: config.PAGOS_DB_FILE ?? join(config.DATA_DIR, 'pagos.sqlite'),
+    synchronous: config.SQLITE_SYNCHRONOUS
+  })
+  await migrate(db, migrations)
+
+  let broker: Broker | undefined
+  let relay: OutboxRelay | undefined
+  const pagos = createPagosStore(db, () => relay?.notify())
+  if (messaging) {
+    const proc = procesador ?? createProcesadorSimulado({
+      latenciaMs: config.PROCESADOR_LATENCIA_MS,
+      tasaFallo: config.PROCESADOR_TASA_FALLO,
+      limiteCentimos: toCentimos(config.PROCESADOR_LIMITE),
+      semilla: config.PROCESADOR_SEMILLA
+    })
+    broker = createBroker({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, prefetch: config.AMQP_PREFETCH, connectionName: 'pagos', logger })
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
+    broker.consume('pagos', pagoSolicitadoHandler(pagos, proc, logger))
+  }
+
+  const backlog = async (): Promise<number> => relay === undefined ? 0 : await relay.backlog()
+  let lastDeadLetter = 0
+  const deadLetter = async (): Promise<number> => {
+    // The dead-letter queue's depth is the honest figure (it survives restarts);
+    // while the broker is away, the last one seen.
+    const depth = await broker?.deadLetterDepth('pagos')
+    if (depth !== undefined) lastDeadLetter = depth
+    return Math.max(lastDeadLetter, broker?.deadLettered() ?? 0)
+  }
+  registerHealthRoutes(app, {
+    servicio: 'pagos',
+    database: async () => { await sql`select 1`.execute(db) },
+    brokerConnected: broker?.isConnected,
+    extra: async () => ({ outboxPendientes: await backlog() })
+  })
+  registerPagosRoutes(app, pagos, {
+    brokerConnected: () => broker?.isConnected() ?? false,
+    deadLetter,
+    outboxPendientes: backlog
+  })
+
+  app.addHook('onReady', async () => { relay?.start() })
+  app.addHook('onClose', async () => {
+    await broker?.stopConsuming()
+    await relay?.stop()
+    await broker?.close()
+    await db.destroy()
+  })
+  return app
+}

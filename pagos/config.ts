@@ -1,0 +1,28 @@
+import { Type, type Static } from 'typebox'
+import { loadConfig } from '../lib/config.js'
+import { BrokerEnv, CommonEnv, Port, SqliteEnv } from '../lib/env-schema.js'
+import { montoSchema } from '../contracts/money.js'
+
+export const PagosEnvSchema = Type.Object({
+  ...CommonEnv,
+  ...BrokerEnv,
+  ...SqliteEnv,
+  PAGOS_PORT: Port(5001),
+  DATA_DIR: Type.String({ minLength: 1, default: 'data' }),
+  /** Overrides DATA_DIR/pagos.sqlite. */
+  PAGOS_DB_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** Which processor handles payments; only the simulated provider ships. */
+  PROCESADOR: Type.Literal('simulado', { default: 'simulado' }),
+  PROCESADOR_LATENCIA_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
+  /** Share of payments the provider rejects, 0 to 1. */
+  PROCESADOR_TASA_FALLO: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  /** Largest single payment the provider accepts; larger ones fail. */
+  PROCESADOR_LIMITE: montoSchema({ default: 1_000_000 }),
+  /** When set, each payment's outcome is a pure function of its id and this seed. */
+  PROCESADOR_SEMILLA: Type.Optional(Type.String({ minLength: 1, maxLength: 100 }))
+})
+export type PagosConfig = Static<typeof PagosEnvSchema>
+
+export function loadPagosConfig (env: NodeJS.ProcessEnv = process.env): PagosConfig {
+  return loadConfig(PagosEnvSchema, env)
+}

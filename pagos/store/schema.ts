@@ -1,0 +1,23 @@
+import type { Kysely } from 'kysely'
+import type { OutboxTable } from '../../lib/outbox.js'
+
+/* pagos' own database: the result of every payment it processed. */
+
+export interface PagosTable {
+  id: string
+  usuario_id: number
+  monto_centimos: number
+  concepto: string | null
+  estado: 'completado' | 'fallido'
+  motivo: string
+  correlation_id: string | null
+  recibido_en: string
+  procesado_en: string
+}
+
+export interface PagosDatabase {
+  pagos: PagosTable
+  outbox: OutboxTable
+}
+
+export type PagosDb = Kysely<PagosDatabase>

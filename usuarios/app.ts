@@ -1,0 +1,77 @@
+import { join } from 'node:path'
+import { sql, type Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import { createBroker, type Broker } from '../lib/amqp.js'
+import { registerHealthRoutes } from '../lib/health.js'
+import { createHttpApp, type App } from '../lib/http.js'
+import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
+import { migrate, openSqlite } from '../lib/sqlite.js'
+import type { UsuariosConfig } from './config.js'
+import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
+import { registerPagosRoutes } from './routes/pagos.js'
+import { registerUsuariosRoutes } from './routes/usuarios.js'
+import { createCuentasStore } from './store/cuentas-store.js'
+import { purgeIdempotencyKeys } from './store/idempotency.js'
+import { migrations } from './store/migrations.js'
+import { createPagosStore } from './store/pagos-store.js'
+import type { UsuariosDatabase } from './store/schema.js'
+
+export interface UsuariosAppOptions {
+  config: UsuariosConfig
+  logger: Logger
+  /** false: no broker, no relay, no consumer (route tests). */
+  messaging?: boolean
+}
+
+const HOUR_MS = 3_600_000
+
+/** Builds usuarios (database migrated and seeded, broker wired); never listens. */
+export async function buildUsuariosApp ({ config, logger, messaging = true }: UsuariosAppOptions): Promise<App> {
+  const app = createHttpApp(logger)
+  const db = openSqlite<UsuariosDatabase>({
+    file: config.USUARIOS_DB_FILE ?? join(config.DATA_DIR, 'usuarios.sqlite'),
+    synchronous: config.SQLITE_SYNCHRONOUS
+  })
+  await migrate(db, migrations)
+  const cuentas = createCuentasStore(db)
+  if (await cuentas.seed()) logger.info('empty database: created Willis and Ana')
+
+  let broker: Broker | undefined
+  let relay: OutboxRelay | undefined
+  const pagos = createPagosStore(db, () => relay?.notify())
+  if (messaging) {
+    broker = createBroker({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, prefetch: config.AMQP_PREFETCH, connectionName: 'usuarios', logger })
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
+    broker.consume('usuarios', pagoProcesadoHandler(pagos, logger))
+  }
+
+  registerHealthRoutes(app, {
+    servicio: 'usuarios',
+    database: async () => { await sql`select 1`.execute(db) },
+    brokerConnected: broker?.isConnected,
+    extra: async () => ({ outboxPendientes: relay === undefined ? 0 : await relay.backlog(), deadLetter: broker?.deadLettered() ?? 0 })
+  })
+  registerUsuariosRoutes(app, cuentas)
+  registerPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
+
+  const purge = async (): Promise<void> => {
+    const n = await purgeIdempotencyKeys(db, config.IDEMPOTENCY_TTL_HOURS)
+    if (n > 0) logger.info({ deleted: n }, 'expired idempotency keys deleted')
+  }
+  const purgeTimer = setInterval(() => { purge().catch((err) => logger.warn({ err }, 'idempotency purge failed')) }, HOUR_MS).unref()
+
+  app.addHook('onReady', async () => {
+    await purge()
+    relay?.start()
+  })
+  // Order: stop taking messages (in-flight ones finish), publish what is left
+  // in the current batch, close the broker connection, then the database.
+  app.addHook('onClose', async () => {
+    clearInterval(purgeTimer)
+    await broker?.stopConsuming()
+    await relay?.stop()
+    await broker?.close()
+    await db.destroy()
+  })
+  return app
+}

@@ -1,0 +1,25 @@
+import { pagination } from '../../contracts/http/common.js'
+import { UsuariosRoutes } from '../../contracts/http/usuarios.js'
+import { toCentimos } from '../../contracts/money.js'
+import type { App } from '../../lib/http.js'
+import type { CuentasStore } from '../store/cuentas-store.js'
+
+export function registerUsuariosRoutes (app: App, cuentas: CuentasStore): void {
+  app.get('/usuarios/:id', { schema: UsuariosRoutes.obtener }, async (req) => await cuentas.obtener(Number(req.params.id)))
+
+  app.get('/usuarios', { schema: UsuariosRoutes.listar }, async (req) => {
+    const page = pagination(req.query)
+    return { ...(await cuentas.listar(page)), ...page }
+  })
+
+  app.post('/usuarios', { schema: UsuariosRoutes.crear }, async (req, reply) => {
+    const usuario = await cuentas.crear(req.body.nombre.trim(), toCentimos(req.body.saldo ?? 0))
+    return await reply.code(201).header('location', `/usuarios/${usuario.id}`).send(usuario)
+  })
+
+  app.post('/usuarios/:id/recargar', { schema: UsuariosRoutes.recargar }, async (req, reply) => {
+    const result = await cuentas.recargar(Number(req.params.id), toCentimos(req.body.monto), req.headers['idempotency-key'])
+    if (result.replayed) reply.header('idempotent-replayed', 'true')
+    return await reply.code(200).send(result.body)
+  })
+}

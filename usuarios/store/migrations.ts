@@ -1,0 +1,49 @@
+import { sql, type Kysely, type Migration } from 'kysely'
+import { createOutboxTable } from '../../lib/outbox.js'
+
+export const migrations: Record<string, Migration> = {
+  '0001_inicial': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('usuarios')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('nombre', 'text', (c) => c.notNull())
+        .addColumn('saldo_centimos', 'integer', (c) => c.notNull().check(sql`saldo_centimos >= 0`))
+        .addColumn('saldo_inicial_centimos', 'integer', (c) => c.notNull().check(sql`saldo_inicial_centimos >= 0`))
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createTable('recargas')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('usuario_id', 'integer', (c) => c.notNull().references('usuarios.id'))
+        .addColumn('monto_centimos', 'integer', (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createTable('pagos')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('usuario_id', 'integer', (c) => c.notNull().references('usuarios.id'))
+        .addColumn('monto_centimos', 'integer', (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('concepto', 'text')
+        .addColumn('estado', 'text', (c) => c.notNull().check(sql`estado in ('pendiente', 'completado', 'fallido')`))
+        .addColumn('motivo', 'text')
+        .addColumn('request_id', 'text')
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .addColumn('actualizado_en', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('pagos_usuario').on('pagos').columns(['usuario_id', 'creado_en']).execute()
+      await db.schema.createTable('idempotencia')
+        .addColumn('usuario_id', 'integer', (c) => c.notNull())
+        .addColumn('operacion', 'text', (c) => c.notNull())
+        .addColumn('clave', 'text', (c) => c.notNull())
+        .addColumn('huella', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('respuesta', 'text', (c) => c.notNull())
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotencia_pk', ['usuario_id', 'operacion', 'clave'])
+        .execute()
+      await db.schema.createIndex('idempotencia_creado').on('idempotencia').column('creado_en').execute()
+      await createOutboxTable(db)
+    },
+    async down (db: Kysely<any>) {
+      for (const t of ['outbox', 'idempotencia', 'pagos', 'recargas', 'usuarios']) await db.schema.dropTable(t).execute()
+    }
+  }
+}

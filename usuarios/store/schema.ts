@@ -1,0 +1,53 @@
+import type { Generated, Kysely } from 'kysely'
+import type { EstadoPago } from '../../contracts/http/common.js'
+import type { OutboxTable } from '../../lib/outbox.js'
+
+/* usuarios' own database; pagos never reads it. Money columns are integer cents. */
+
+export interface UsuariosTable {
+  id: Generated<number>
+  nombre: string
+  saldo_centimos: number
+  saldo_inicial_centimos: number
+  creado_en: string
+}
+
+export interface RecargasTable {
+  id: Generated<number>
+  usuario_id: number
+  monto_centimos: number
+  creado_en: string
+}
+
+export interface PagosTable {
+  id: string
+  usuario_id: number
+  monto_centimos: number
+  concepto: string | null
+  estado: EstadoPago
+  motivo: string | null
+  request_id: string | null
+  creado_en: string
+  actualizado_en: string
+}
+
+/** A response kept so that a retried request gets it again instead of acting twice. */
+export interface IdempotenciaTable {
+  usuario_id: number
+  operacion: 'pagar' | 'recargar'
+  clave: string
+  huella: string
+  status: number
+  respuesta: string
+  creado_en: string
+}
+
+export interface UsuariosDatabase {
+  usuarios: UsuariosTable
+  recargas: RecargasTable
+  pagos: PagosTable
+  idempotencia: IdempotenciaTable
+  outbox: OutboxTable
+}
+
+export type UsuariosDb = Kysely<UsuariosDatabase>
