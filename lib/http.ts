@@ -55,7 +55,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT): App {
   // A POST with no body at all (plain `curl -X POST`) is validated as `{}`,
   // so optional bodies work and required fields are named in the error.
   app.addHook('preValidation', async (req) => {
-    if (req.body === undefined && req.method !== 'GET' && req.method !== 'HEAD') req.body = {}
+    if (req.body === undefined && req.routeOptions.schema?.body !== undefined) req.body = {}
   })
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
