@@ -2,20 +2,25 @@ import { Type } from 'typebox'
 
 /**
  * Money travels as a JSON number with at most 2 decimals and is stored as
- * integer cents. `multipleOf` is checked by TypeBox's exact decimal check, not
- * by float division, so 0.29 is valid and 12.345 is not.
+ * integer cents: the JSON number is turned into cents once, exactly, and all
+ * arithmetic after that is on integers.
  */
 export const MONTO_MAXIMO = 1_000_000_000
 
+/** Exact: 0.29 passes; 0.3000000001, which a tolerance-based multipleOf lets through, does not. */
+export function hasAtMostTwoDecimals (n: number): boolean {
+  return Math.round(n * 100) / 100 === n
+}
+
 export function montoSchema (options: { default?: number, description?: string } = {}) {
-  return Type.Number({
+  return Type.Refine(Type.Number({
     exclusiveMinimum: 0,
     maximum: MONTO_MAXIMO,
     multipleOf: 0.01,
     description: 'Importe positivo con como máximo 2 decimales',
     examples: [25, 12.5],
     ...options
-  })
+  }), hasAtMostTwoDecimals, () => 'must have at most 2 decimals')
 }
 export const MontoSchema = montoSchema()
 
@@ -29,7 +34,7 @@ export const SaldoSchema = Type.Number({
 /** Converts a validated amount to integer cents. */
 export function toCentimos (monto: number): number {
   const centimos = Math.round(monto * 100)
-  if (!Number.isSafeInteger(centimos) || Math.abs(centimos - monto * 100) > 1e-6) {
+  if (!Number.isSafeInteger(centimos) || centimos / 100 !== monto) {
     throw new RangeError(`monto ${monto} is not a whole number of cents`)
   }
   return centimos

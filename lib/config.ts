@@ -7,12 +7,17 @@ import { Value } from 'typebox/value'
  * first bad value stops the service with a message naming the variable.
  */
 export function loadConfig<S extends TObject> (schema: S, env: NodeJS.ProcessEnv = process.env): Static<S> {
-  const known: Record<string, unknown> = {}
-  for (const key of Object.keys(schema.properties)) {
+  const known: Record<string, string> = {}
+  for (const [key, field] of Object.entries(schema.properties)) {
     const raw = env[key]
-    if (raw !== undefined && raw !== '') known[key] = raw
+    if (raw === undefined || raw === '') continue
+    // Conversion would read '50.5' as 50 and '1e3' as 1000: integers must be plain digits.
+    if ((field as { type?: unknown }).type === 'integer' && !/^[+-]?\d+$/.test(raw)) {
+      throw new ConfigError(`Invalid environment variable ${key}=${JSON.stringify(raw)}: must be an integer`)
+    }
+    known[key] = raw
   }
-  const value = Value.Default(schema, Value.Convert(schema, known))
+  const value = Value.Default(schema, Value.Convert(schema, { ...known }))
   const errors = Value.Errors(schema, value)
   const first = errors[0]
   if (first !== undefined) {

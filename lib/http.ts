@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import Fastify, { type FastifyError, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 
@@ -36,9 +36,15 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT): App {
     bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (a malformed URL) skip the error handler.
+    frameworkErrors: (err, req, reply) => {
+      void (reply as FastifyReply).code(400).send({ error: MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
+    },
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // JSON only: a text/plain body is a 415 like any other non-JSON type.
+  app.removeContentTypeParser('text/plain')
 
   // The original accepted `curl -X POST -H 'Content-Type: application/json'`
   // with no body: an empty JSON body is treated as no body.

@@ -33,7 +33,7 @@ export function registerPagosRoutes (app: App, pagos: PagosStore, status: Status
   }))
 
   app.get('/pagos/:id', { schema: PagosRoutes.obtener }, async (req) => {
-    const pago = await pagos.obtener(req.params.id)
+    const pago = await pagos.obtener(req.params.id.toLowerCase())
     if (pago === undefined) throw new PagoNoEncontrado()
     return pago
   })

@@ -12,7 +12,8 @@ import { migrations as usuariosMigrations } from '../../usuarios/store/migration
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
 import type { Kysely } from 'kysely'
 
-export type Test = typeof t
+/** What a `t.test` callback receives (the root `t` is a TAP, a subtest is a Test; both fit). */
+export type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 export const silent = pino({ level: 'silent' })
 
@@ -56,7 +57,7 @@ export async function pagosDb (t: Test, file = `${t.testdir()}/pagos.sqlite`): P
 
 /** Every error body: JSON, an `error` string, never a stack trace. */
 export function assertJsonError (t: Test, res: { statusCode: number, headers: Record<string, unknown>, body: string }, status: number, what = ''): any {
-  t.equal(res.statusCode, status, `${what} answers ${status}`)
+  if (!t.equal(res.statusCode, status, `${what} answers ${status}`, { body: res.body })) return JSON.parse(res.body)
   t.match(String(res.headers['content-type']), /^application\/json/, `${what} error is JSON`)
   const body = JSON.parse(res.body)
   t.type(body.error, 'string', `${what} has an error message`)

@@ -29,5 +29,5 @@ export function registerPagosRoutes (app: App, pagos: PagosStore, montoDefecto: 
   })
 
   app.get('/usuarios/:id/pagos/:pagoId', { schema: UsuariosRoutes.obtenerPago }, async (req) =>
-    await pagos.obtener(Number(req.params.id), req.params.pagoId))
+    await pagos.obtener(Number(req.params.id), req.params.pagoId.toLowerCase()))
 }

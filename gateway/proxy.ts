@@ -1,0 +1,70 @@
+import { Readable } from 'node:stream'
+import proxy from '@fastify/http-proxy'
+import type { FastifyError } from 'fastify'
+import type { App } from '../lib/http.js'
+import { RutaInvalidaError, upstreamError } from './errors.js'
+
+export interface Upstream {
+  /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
+  servicio: string
+  url: string
+}
+
+/**
+ * Streams `/<servicio>` and `/<servicio>/...` to the upstream untouched
+ * (bodies are never parsed), over a keep-alive pool, with the request id.
+ */
+export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number): void {
+  const prefix = `/${upstream.servicio}`
+  app.register(async (scope) => {
+    // createHttpApp's JSON parser is inherited, and http-proxy refuses to
+    // replace it with its pass-through one.
+    scope.removeAllContentTypeParsers()
+    scope.addHook('preHandler', async (req) => {
+      // Here a body is the raw request stream or nothing: anything else is the
+      // `{}` createHttpApp puts in place of a missing body, which reply-from
+      // would try to send.
+      if (!(req.body instanceof Readable)) req.body = undefined
+    })
+    scope.setErrorHandler((err: FastifyError, _req, reply) => {
+      // http-proxy's own refusal of a path escaping the prefix carries no code.
+      if (err.statusCode === 400 && err.code === undefined) {
+        const e = new RutaInvalidaError()
+        return reply.code(e.statusCode).send({ error: e.message, code: e.code })
+      }
+      throw err
+    })
+    await scope.register(proxy, {
+      upstream: upstream.url,
+      prefix,
+      rewritePrefix: prefix,
+      disableRequestLogging: true,
+      destroyAgent: true,
+      undici: {
+        connections: 128,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        connect: { timeout: Math.min(timeoutMs, 5_000) }
+      },
+      replyOptions: {
+        // GET/HEAD/OPTIONS are retried once on a socket the upstream closed
+        // (keep-alive race); a count above 0 also turns off reply-from's
+        // default of retrying a GET answered 503 up to 10 times.
+        retriesCount: 1,
+        rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id }),
+        rewriteHeaders: (headers, req) => {
+          // reply-from copies hop-by-hop headers: the upstream's `connection:
+          // keep-alive` would override a client's `Connection: close`.
+          const { connection: _c, 'keep-alive': _k, 'proxy-connection': _p, upgrade: _u, trailer: _t, ...rest } = headers
+          return req === undefined ? rest : { ...rest, 'x-request-id': req.id }
+        },
+        onError: (reply, { error }) => {
+          const err = upstreamError(upstream.servicio, error)
+          reply.code(err.statusCode).send({ error: err.message, code: err.code })
+        }
+      }
+    })
+  })
+}

@@ -1,0 +1,10 @@
+import { runService } from '../lib/server.js'
+import { buildGatewayApp } from './app.js'
+import { loadGatewayConfig } from './config.js'
+
+await runService({
+  name: 'gateway',
+  loadConfig: () => loadGatewayConfig(process.env),
+  build: async (config, logger) => buildGatewayApp(config, logger),
+  listenOn: (config) => ({ port: config.GATEWAY_PORT, host: config.GATEWAY_HOST })
+})
