@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Helpers shared by the deploy scripts. Source it after `cd` to the repo root:
+#
+#   cd "$(dirname "${BASH_SOURCE[0]}")/.." && source deploy/lib.sh
+#
+# Safe under `set -euo pipefail`. Every wait is bounded.
+#
+# Environment read here (all optional):
+#   RUN_DIR          pid files                        (default: run)
+#   LOG_DIR          service logs, also read by the services (default: logs)
+#   USUARIOS_PORT    5004     PAGOS_PORT 5001     GATEWAY_PORT 5002
+#   HOST             where usuarios and pagos listen (default 127.0.0.1)
+#   GATEWAY_HOST     where the gateway listens (default 0.0.0.0)
+#   AMQP_URL         broker checked and started     (default amqp://guest:guest@127.0.0.1:5672)
+#   RABBITMQ_WAIT    seconds to wait for RabbitMQ to start (default 60)
+
+# The services in start order; stop order is the reverse of the gateway first.
+SERVICES=(usuarios pagos gateway)
+
+RUN_DIR=${RUN_DIR:-run}
+LOG_DIR=${LOG_DIR:-logs}
+
+log_info() { printf '%s\n' "$*"; }
+log_warn() { printf 'WARNING: %s\n' "$*" >&2; }
+log_error() { printf 'ERROR: %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- services
+
+# service_port NAME: the port the service listens on, from the same env vars it reads.
+service_port() {
+  case "$1" in
+    usuarios) printf '%s\n' "${USUARIOS_PORT:-5004}" ;;
+    pagos) printf '%s\n' "${PAGOS_PORT:-5001}" ;;
+    gateway) printf '%s\n' "${GATEWAY_PORT:-5002}" ;;
+    *) log_error "unknown service: $1"; return 1 ;;
+  esac
+}
+
+# connect_host BIND_ADDRESS: an address to reach a server bound to it.
+connect_host() {
+  case "$1" in
+    '' | 0.0.0.0 | '::' | '[::]') printf '127.0.0.1\n' ;;
+    *:*)
+      local h=${1#[}
+      printf '[%s]\n' "${h%]}"
+      ;;
+    *) printf '%s\n' "$1" ;;
+  esac
+}
+
+# service_host NAME: the address to reach the service at.
+service_host() {
+  if [[ $1 == gateway ]]; then
+    connect_host "${GATEWAY_HOST:-0.0.0.0}"
+  else
+    connect_host "${HOST:-127.0.0.1}"
+  fi
+}
+
+# service_url NAME: base URL of the service, e.g. http://127.0.0.1:5004
+service_url() {
+  printf 'http://%s:%s\n' "$(service_host "$1")" "$(service_port "$1")"
+}
+
+# health_url NAME: what says the service is ready (the gateway's aggregate /health).
+health_url() {
+  if [[ $1 == gateway ]]; then
+    printf '%s/health\n' "$(service_url gateway)"
+  else
+    printf '%s/health/ready\n' "$(service_url "$1")"
+  fi
+}
+
+# The gateway finds usuarios and pagos through USUARIOS_URL and PAGOS_URL; unless
+# they are set, point them at the ports chosen for this run.
+export_upstream_urls() {
+  USUARIOS_URL=${USUARIOS_URL:-$(service_url usuarios)}
+  PAGOS_URL=${PAGOS_URL:-$(service_url pagos)}
+  export USUARIOS_URL PAGOS_URL
+}
+
+pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
+
+# service_pid NAME: prints the pid of the running service started by these
+# scripts and returns 0; returns 1 when it does not run. A pid file left by a
+# process that is gone, or whose pid now belongs to another program, doesn't count.
+service_pid() {
+  local file pid
+  file=$(pid_file "$1")
+  [[ -r $file ]] || return 1
+  pid=$(tr -dc '0-9' <"$file")
+  [[ -n $pid ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [[ -r /proc/$pid/cmdline ]]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "dist/$1/server.js" || return 1
+  fi
+  printf '%s\n' "$pid"
+}
+
+# pid_alive PID: the process exists (and is not a zombie).
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  if [[ -r /proc/$1/stat ]]; then
+    local state
+    state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [[ $state != Z ]] || return 1
+  fi
+  return 0
+}
+
+# tcp_open HOST PORT [SECONDS]: something accepts connections there.
+tcp_open() {
+  local host=${1#[}
+  host=${host%]}
+  timeout "${3:-2}" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$2" 2>/dev/null
+}
+
+# wait_http URL TIMEOUT [PID]: polls URL until it answers 2xx (0), the time is
+# up (1), when PID is given, that process exits (2), or a signal trap of the
+# caller sets STOP_REQUESTED (3).
+wait_http() {
+  local url=$1 timeout=$2 pid=${3:-}
+  local deadline=$((SECONDS + timeout))
+  while :; do
+    [[ -z ${STOP_REQUESTED:-} ]] || return 3
+    if curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null; then
+      return 0
+    fi
+    if [[ -n $pid ]] && ! pid_alive "$pid"; then
+      return 2
+    fi
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+# health_status URL: prints "HTTP_CODE STATUS" (STATUS = the top-level "status"
+# field of the JSON body, or "-"); HTTP_CODE is 000 when nothing answered.
+health_status() {
+  local body code status
+  body=$(curl -sS --max-time "${HEALTH_TIMEOUT:-5}" -w '\n%{http_code}' "$1" 2>/dev/null) || true
+  code=${body##*$'\n'}
+  body=${body%$'\n'*}
+  [[ $code =~ ^[0-9]{3}$ ]] || code=000
+  # The first "status" key: Fastify writes the top-level one first.
+  status=$(printf '%s' "$body" | sed -n 's/^[^"]*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*$/\1/p' | head -n1)
+  printf '%s %s\n' "$code" "${status:--}"
+}
+
+# Sizes of the log files when this run started them (see remember_log_sizes),
+# so that a failure report shows only what this run wrote.
+declare -A LOG_START_SIZE=()
+
+remember_log_sizes() {
+  local file
+  for file in "$LOG_DIR/$1.out" "$LOG_DIR/$1.log"; do
+    LOG_START_SIZE[$file]=$(stat -c %s "$file" 2>/dev/null || echo 0)
+  done
+}
+
+# show_log_tail NAME [LINES]: the end of the service's log files (of this run
+# only, when remember_log_sizes was called), for a failure report.
+show_log_tail() {
+  local name=$1 lines=${2:-20} file from
+  for file in "$LOG_DIR/$name.out" "$LOG_DIR/$name.log"; do
+    [[ -s $file ]] || continue
+    from=$((${LOG_START_SIZE[$file]:-0} + 1))
+    if [[ -n $(tail -c "+$from" "$file" | head -c 1) ]]; then
+      printf -- '--- last lines of %s ---\n' "$file" >&2
+      tail -c "+$from" "$file" | tail -n "$lines" >&2
+    fi
+  done
+}
+
+# ------------------------------------------------------------ deps and build
+
+# ensure_deps: `npm ci` when node_modules is missing or older than package-lock.json.
+ensure_deps() {
+  local marker=node_modules/.package-lock.json
+  if [[ ! -d node_modules || ! -e $marker || package-lock.json -nt $marker ]]; then
+    log_info "Installing npm dependencies (npm ci)..."
+    npm ci
+  fi
+}
+
+BUILD_STAMP=dist/.build-stamp
+SOURCE_DIRS=(contracts lib usuarios pagos gateway)
+
+# run_build: `npm run build`, then records when the sources were compiled.
+run_build() {
+  local started
+  started=$(date +%s)
+  log_info "Building (npm run build)..."
+  npm run build
+  mkdir -p dist
+  # Stamp with the start time: a file saved during the build is rebuilt next time.
+  touch -d "@$started" "$BUILD_STAMP"
+}
+
+# ensure_build: builds when dist/ is missing, a service's server.js is missing,
+# or a .ts file (or tsconfig.json) changed since the last build made here.
+ensure_build() {
+  local dirs=() dir svc
+  for dir in "${SOURCE_DIRS[@]}"; do
+    [[ -d $dir ]] && dirs+=("$dir")
+  done
+  if [[ ! -e $BUILD_STAMP ]]; then
+    run_build
+    return
+  fi
+  for svc in "${SERVICES[@]}"; do
+    if [[ -e $svc/server.ts && ! -e dist/$svc/server.js ]]; then
+      run_build
+      return
+    fi
+  done
+  if [[ tsconfig.json -nt $BUILD_STAMP ]] ||
+    [[ -n $(find "${dirs[@]}" -name '*.ts' -newer "$BUILD_STAMP" -print -quit 2>/dev/null) ]]; then
+    run_build
+  fi
+}
+
+# ------------------------------------------------------------------ RabbitMQ
+
+# amqp_host_port: "HOST PORT" of AMQP_URL (amqp://user:pass@host:port/vhost).
+amqp_host_port() {
+  local url=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
+  local scheme=${url%%://*} rest=${url#*://} host port
+  rest=${rest%%/*}
+  rest=${rest%%\?*}
+  rest=${rest##*@}
+  if [[ $rest == \[* ]]; then
+    host=${rest%%]*}]
+    port=${rest#"$host"}
+    port=${port#:}
+  else
+    host=${rest%%:*}
+    port=${rest#"$host"}
+    port=${port#:}
+  fi
+  if [[ -z $port ]]; then
+    if [[ $scheme == amqps ]]; then port=5671; else port=5672; fi
+  fi
+  printf '%s %s\n' "${host:-127.0.0.1}" "$port"
+}
+
+# rabbitmq_up: the broker of AMQP_URL accepts TCP connections.
+rabbitmq_up() {
+  local host port
+  read -r host port < <(amqp_host_port)
+  tcp_open "$host" "$port" 3
+}
+
+rabbitmq_installed() {
+  command -v rabbitmq-server >/dev/null 2>&1 || [[ -x /usr/sbin/rabbitmq-server ]]
+}
+
+# as_root CMD...: runs CMD as root (directly, or through sudo without a prompt).
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    log_error "needs root: $*"
+    return 1
+  fi
+}
+
+# ensure_rabbitmq: makes sure the broker answers, starting a local one if needed.
+ensure_rabbitmq() {
+  local host port wait=${RABBITMQ_WAIT:-60} deadline
+  read -r host port < <(amqp_host_port)
+  if rabbitmq_up; then
+    return 0
+  fi
+  case "$host" in
+    127.* | localhost | '[::1]') ;;
+    *)
+      log_error "RabbitMQ at $host:$port (AMQP_URL) is not reachable; it is not on this machine, so it can't be started from here."
+      return 1
+      ;;
+  esac
+  if ! rabbitmq_installed; then
+    echo "RabbitMQ is not installed: sudo apt-get install -y rabbitmq-server" >&2
+    return 1
+  fi
+  log_info "RabbitMQ is not answering on $host:$port; starting it..."
+  if [[ $(ps -p 1 -o comm= 2>/dev/null) == systemd ]]; then
+    as_root systemctl start rabbitmq-server || true
+  else
+    local server
+    server=$(command -v rabbitmq-server || echo /usr/sbin/rabbitmq-server)
+    as_root "$server" -detached || true
+  fi
+  deadline=$((SECONDS + wait))
+  until rabbitmq_up; do
+    if ((SECONDS >= deadline)); then
+      log_error "RabbitMQ did not start listening on $host:$port within ${wait}s (see /var/log/rabbitmq/)."
+      return 1
+    fi
+    sleep 1
+  done
+  log_info "RabbitMQ is up on $host:$port."
+}

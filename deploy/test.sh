@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm test`: installs npm deps if needed, builds, makes sure RabbitMQ runs
+# (starting it if it is installed but down), then runs tap on every
+# test/**/*.test.ts. Extra arguments go to tap, e.g.
+#   npm test -- test/money.test.ts        (only that file)
+#   npm test -- --reporter=terse
+#
+# Environment (all optional): AMQP_URL (broker checked), RABBITMQ_WAIT, and
+# whatever the tests read.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
+
+ensure_deps
+run_build
+ensure_rabbitmq
+
+# --include applies only when no test file is named on the command line; it
+# keeps helpers under test/ (test/helpers/*.ts) from being run as tests.
+exec npx tap --include 'test/**/*.test.ts' "$@"
