@@ -6,13 +6,15 @@ import type { MessageName } from './messages.js'
  *
  *   <prefix>.events        topic exchange; routing key = message name
  *   <prefix>.dlx           direct exchange for dead letters
- *   <prefix>.<consumer>.<message>       quorum work queue
- *   <prefix>.<consumer>.<message>.dlq   its dead-letter queue
+ *   <prefix>.<consumer>.<message>        quorum work queue
+ *   <prefix>.<consumer>.<message>.retry  delayed retries: per-message TTL, then back to the work queue
+ *   <prefix>.<consumer>.<message>.dlq    its dead-letter queue
  */
 export type ConsumerName = 'usuarios' | 'pagos'
 
 export interface QueueTopology {
   queue: string
+  retryQueue: string
   deadLetterQueue: string
   routingKey: MessageName
 }
@@ -33,7 +35,7 @@ export function topology (prefix: string): Topology {
   const queue = (consumer: ConsumerName): QueueTopology => {
     const routingKey = Subscriptions[consumer]
     const name = `${prefix}.${consumer}.${routingKey}`
-    return { queue: name, deadLetterQueue: `${name}.dlq`, routingKey }
+    return { queue: name, retryQueue: `${name}.retry`, deadLetterQueue: `${name}.dlq`, routingKey }
   }
   return {
     exchange: `${prefix}.events`,

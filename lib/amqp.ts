@@ -1,13 +1,17 @@
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client'
 import type { Logger } from 'pino'
 import { decodeMessage, type MessageName, type MessageOf } from '../contracts/messages.js'
-import { Subscriptions, topology, type ConsumerName, type Topology } from '../contracts/topology.js'
+import { Subscriptions, topology, type ConsumerName, type QueueTopology, type Topology } from '../contracts/topology.js'
 
 export interface BrokerOptions {
   url: string
   prefix: string
   prefetch: number
-  /** Shown in the RabbitMQ management UI. */
+  /** Deliveries of one message before a transient failure becomes a dead letter. */
+  maxAttempts: number
+  /** Delay before the first retry; doubles on each attempt (capped at 60 s). */
+  retryDelayMs: number
+  /** Shown in the RabbitMQ management UI and `rabbitmqctl list_connections`. */
   connectionName: string
   logger: Logger
 }
@@ -21,27 +25,39 @@ export interface Delivery<N extends MessageName> {
   message: MessageOf<N>
   messageId: string | undefined
   correlationId: string | undefined
-  redelivered: boolean
+  /** 1 on the first delivery, counted by us across retries. */
+  attempt: number
 }
 
 /** What a handler decides; it never sees AMQP. Throwing means "try again later". */
 export type HandlerResult = { ack: true } | { deadLetter: string }
 export type Handler<N extends MessageName> = (delivery: Delivery<N>) => Promise<HandlerResult>
 
-/** A quorum queue gives up after this many deliveries and dead-letters the message. */
+/** The consumer's own attempt count; newer RabbitMQ releases do not count nacks. */
+export const ATTEMPTS_HEADER = 'x-intentos'
+/** Why a message is in a dead-letter queue. */
+export const REASON_HEADER = 'x-motivo'
+/** Safety net: a quorum queue dead-letters a message delivered this many times (e.g. one that kills the process). */
 const DELIVERY_LIMIT = 20
-const REQUEUE_DELAY_MS = 500
+const MAX_RETRY_DELAY_MS = 60_000
+
+export class UnroutableError extends Error {
+  override name = 'UnroutableError'
+}
 
 export interface Broker {
   readonly topology: Topology
   isConnected: () => boolean
-  /** Persistent, mandatory, confirmed publish of a raw JSON body. */
+  /** Persistent, mandatory, confirmed publish of a raw JSON body; rejects if unroutable. */
   publishRaw: (name: MessageName, json: string, envelope: Envelope) => Promise<void>
   consume: <N extends MessageName>(consumer: ConsumerName, handler: Handler<N & typeof Subscriptions[typeof consumer]>) => void
   /** Messages this process sent to a dead-letter queue since it started. */
   deadLettered: () => number
-  /** Depth of a consumer's dead-letter queue, or undefined when the broker is away. */
-  deadLetterDepth: (consumer: ConsumerName) => Promise<number | undefined>
+  /**
+   * Messages waiting in a consumer's dead-letter queue: the queue's depth
+   * (it survives restarts), the last depth seen while the broker is away.
+   */
+  deadLetterCount: (consumer: ConsumerName) => Promise<number>
   onConnect: (listener: () => void) => void
   /** Stops taking messages; in-flight handlers finish and are acked. */
   stopConsuming: () => Promise<void>
@@ -50,7 +66,7 @@ export interface Broker {
 }
 
 /** Every exchange, queue and binding of the system, declared by every service. */
-function declarations (t: Topology) {
+export function declarations (t: Topology) {
   const exchanges = [
     { exchange: t.exchange, type: 'topic' as const, durable: true },
     { exchange: t.deadLetterExchange, type: 'direct' as const, durable: true }
@@ -66,6 +82,18 @@ function declarations (t: Topology) {
         'x-delivery-limit': DELIVERY_LIMIT
       }
     },
+    {
+      // A message waits here for its own TTL (`expiration`), then goes back to the work queue.
+      queue: q.retryQueue,
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum' as const,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': q.queue,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish' as const
+      }
+    },
     { queue: q.deadLetterQueue, durable: true, arguments: { 'x-queue-type': 'quorum' as const } }
   ])
   const queueBindings = Object.values(t.queues).flatMap((q) => [
@@ -75,13 +103,44 @@ function declarations (t: Topology) {
   return { exchanges, queues, queueBindings }
 }
 
+function rawBody (msg: AsyncMessage): Buffer {
+  if (Buffer.isBuffer(msg.body)) return msg.body
+  return Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
+}
+
+function attemptsOf (msg: AsyncMessage): number {
+  const n = Number(msg.headers?.[ATTEMPTS_HEADER] ?? 0)
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
+
+/** The broker settings every service reads from its env (see lib/env-schema.ts BrokerEnv). */
+export interface BrokerEnvConfig {
+  AMQP_URL: string
+  AMQP_PREFIX: string
+  AMQP_PREFETCH: number
+  AMQP_MAX_INTENTOS: number
+  AMQP_RETRY_DELAY_MS: number
+}
+
+export function createBrokerFromConfig (config: BrokerEnvConfig, connectionName: string, logger: Logger): Broker {
+  return createBroker({
+    url: config.AMQP_URL,
+    prefix: config.AMQP_PREFIX,
+    prefetch: config.AMQP_PREFETCH,
+    maxAttempts: config.AMQP_MAX_INTENTOS,
+    retryDelayMs: config.AMQP_RETRY_DELAY_MS,
+    connectionName,
+    logger
+  })
+}
+
 export function createBroker (opts: BrokerOptions): Broker {
   const log = opts.logger.child({ component: 'amqp' })
   const t = topology(opts.prefix)
   const decl = declarations(t)
   const connection = new Connection({
     url: opts.url,
-    connectionName: opts.connectionName,
+    connectionName: `${opts.prefix}:${opts.connectionName}`,
     noDelay: true,
     retryLow: 200,
     retryHigh: 5000,
@@ -102,44 +161,67 @@ export function createBroker (opts: BrokerOptions): Broker {
     connected = false
   })
 
+  // An unroutable `mandatory` message is returned and then confirmed: remember
+  // returned ids so that the publish that sent it fails instead of succeeding.
+  const returned = new Set<string>()
   const publisher: Publisher = connection.createPublisher({ confirm: true, maxAttempts: 1, ...decl })
   publisher.on('basic.return', (msg) => {
     log.error({ messageId: msg.messageId, routingKey: msg.routingKey, replyText: msg.replyText }, 'message returned as unroutable')
+    if (msg.messageId !== undefined) returned.add(msg.messageId)
   })
-  const consumers: Consumer[] = []
+  async function sendChecked (envelope: Exclude<Parameters<Publisher['send']>[0], string> & { messageId: string }, body: Buffer): Promise<void> {
+    returned.delete(envelope.messageId)
+    await publisher.send({ ...envelope, durable: true, mandatory: true }, body)
+    if (returned.delete(envelope.messageId)) throw new UnroutableError(`message ${envelope.messageId} was unroutable`)
+  }
 
-  async function deadLetter (consumer: ConsumerName, msg: AsyncMessage, reason: string): Promise<void> {
-    const q = t.queues[consumer]
-    const body = Buffer.isBuffer(msg.body) ? msg.body : Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
-    await publisher.send({
+  const consumers: Consumer[] = []
+  const lastDepth: Record<ConsumerName, number> = { usuarios: 0, pagos: 0 }
+
+  async function deadLetter (q: QueueTopology, msg: AsyncMessage, reason: string): Promise<void> {
+    await sendChecked({
       exchange: t.deadLetterExchange,
       routingKey: q.deadLetterQueue,
-      durable: true,
-      mandatory: true,
-      messageId: msg.messageId,
+      messageId: msg.messageId ?? 'sin-id',
       correlationId: msg.correlationId,
       type: msg.type,
       contentType: msg.contentType ?? 'application/octet-stream',
       headers: {
         ...msg.headers,
-        'x-motivo': reason,
+        [REASON_HEADER]: reason,
         'x-cola-original': q.queue,
         'x-dead-lettered-at': new Date().toISOString()
       }
-    }, body)
+    }, rawBody(msg))
     deadLettered++
-    log.error({ consumer, messageId: msg.messageId, correlationId: msg.correlationId, motivo: reason }, 'message dead-lettered')
+    log.error({ queue: q.queue, messageId: msg.messageId, correlationId: msg.correlationId, motivo: reason }, 'message dead-lettered')
+  }
+
+  /** A transient failure: back to the work queue after a delay, or a dead letter once attempts run out. */
+  async function retryLater (q: QueueTopology, msg: AsyncMessage, attempt: number, err: unknown): Promise<void> {
+    const reason = `fallo transitorio tras ${attempt} intentos: ${(err as Error)?.message ?? String(err)}`
+    if (attempt >= opts.maxAttempts) return await deadLetter(q, msg, reason)
+    const delay = Math.min(opts.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)
+    await sendChecked({
+      exchange: '',
+      routingKey: q.retryQueue,
+      messageId: msg.messageId ?? 'sin-id',
+      correlationId: msg.correlationId,
+      type: msg.type,
+      contentType: msg.contentType,
+      expiration: String(delay),
+      headers: { ...msg.headers, [ATTEMPTS_HEADER]: attempt }
+    }, rawBody(msg))
+    log.warn({ err, queue: q.queue, messageId: msg.messageId, attempt, retryInMs: delay }, 'handler failed, retry scheduled')
   }
 
   return {
     topology: t,
     isConnected: () => connected && connection.ready,
     async publishRaw (name, json, envelope) {
-      await publisher.send({
+      await sendChecked({
         exchange: t.exchange,
         routingKey: name,
-        durable: true,
-        mandatory: true,
         messageId: envelope.messageId,
         correlationId: envelope.correlationId ?? undefined,
         type: name,
@@ -159,39 +241,36 @@ export function createBroker (opts: BrokerOptions): Broker {
         exchanges: decl.exchanges,
         queueBindings: decl.queueBindings.filter((b) => b.queue === q.queue)
       }, async (msg) => {
+        // Whatever happens below is settled by publishing (retry or dead
+        // letter) and then acking; if that publish fails the broker is away
+        // and the nack returns the message to the queue.
         const decoded = decodeMessage(name, msg.body)
         if (!decoded.ok) {
-          await deadLetter(consumer, msg, decoded.reason)
+          await deadLetter(q, msg, decoded.reason)
           return ConsumerStatus.ACK
         }
+        const attempt = attemptsOf(msg) + 1
         try {
-          const result = await handler({
-            message: decoded.message as never,
-            messageId: msg.messageId,
-            correlationId: msg.correlationId,
-            redelivered: msg.redelivered
-          })
-          if ('deadLetter' in result) await deadLetter(consumer, msg, result.deadLetter)
-          return ConsumerStatus.ACK
+          const result = await handler({ message: decoded.message as never, messageId: msg.messageId, correlationId: msg.correlationId, attempt })
+          if ('deadLetter' in result) await deadLetter(q, msg, result.deadLetter)
         } catch (err) {
-          log.warn({ err, consumer, messageId: msg.messageId }, 'handler failed, message requeued')
-          await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS))
-          return ConsumerStatus.REQUEUE
+          await retryLater(q, msg, attempt, err)
         }
+        return ConsumerStatus.ACK
       })
       sub.on('error', (err) => log.warn({ err, consumer }, 'consumer error'))
       sub.on('ready', () => log.info({ queue: q.queue }, 'consuming'))
       consumers.push(sub)
     },
     deadLettered: () => deadLettered,
-    async deadLetterDepth (consumer) {
-      if (!connection.ready) return undefined
-      try {
-        const ok = await connection.queueDeclare({ queue: t.queues[consumer].deadLetterQueue, passive: true })
-        return ok.messageCount
-      } catch {
-        return undefined
+    async deadLetterCount (consumer) {
+      if (connection.ready) {
+        try {
+          const ok = await connection.queueDeclare({ queue: t.queues[consumer].deadLetterQueue, passive: true })
+          lastDepth[consumer] = ok.messageCount
+        } catch { /* keep the last figure */ }
       }
+      return lastDepth[consumer]
     },
     onConnect (listener) {
       connectListeners.push(listener)

@@ -18,6 +18,10 @@ export const BrokerEnv = {
   /** Every exchange and queue name starts with it (see contracts/topology.ts). */
   AMQP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', default: 'pagos' }),
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  /** Deliveries of a message that keeps failing for a transient reason before it is dead-lettered. */
+  AMQP_MAX_INTENTOS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  /** First retry delay; it doubles on each attempt. */
+  AMQP_RETRY_DELAY_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   OUTBOX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
   OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 })
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { sql, type Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { createBroker, type Broker } from '../lib/amqp.js'
+import { createBrokerFromConfig, type Broker } from '../lib/amqp.js'
 import { registerHealthRoutes } from '../lib/health.js'
 import { createHttpApp, type App } from '../lib/http.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
@@ -43,25 +43,18 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
       limiteCentimos: toCentimos(config.PROCESADOR_LIMITE),
       semilla: config.PROCESADOR_SEMILLA
     })
-    broker = createBroker({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, prefetch: config.AMQP_PREFETCH, connectionName: 'pagos', logger })
+    broker = createBrokerFromConfig(config, 'pagos', logger)
     relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
     broker.consume('pagos', pagoSolicitadoHandler(pagos, proc, logger))
   }
 
   const backlog = async (): Promise<number> => relay === undefined ? 0 : await relay.backlog()
-  let lastDeadLetter = 0
-  const deadLetter = async (): Promise<number> => {
-    // The dead-letter queue's depth is the honest figure (it survives restarts);
-    // while the broker is away, the last one seen.
-    const depth = await broker?.deadLetterDepth('pagos')
-    if (depth !== undefined) lastDeadLetter = depth
-    return Math.max(lastDeadLetter, broker?.deadLettered() ?? 0)
-  }
+  const deadLetter = async (): Promise<number> => await broker?.deadLetterCount('pagos') ?? 0
   registerHealthRoutes(app, {
     servicio: 'pagos',
     database: async () => { await sql`select 1`.execute(db) },
     brokerConnected: broker?.isConnected,
-    extra: async () => ({ outboxPendientes: await backlog() })
+    extra: async () => ({ outboxPendientes: await backlog(), deadLetter: await deadLetter() })
   })
   registerPagosRoutes(app, pagos, {
     brokerConnected: () => broker?.isConnected() ?? false,

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { sql, type Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { createBroker, type Broker } from '../lib/amqp.js'
+import { createBrokerFromConfig, type Broker } from '../lib/amqp.js'
 import { registerHealthRoutes } from '../lib/health.js'
 import { createHttpApp, type App } from '../lib/http.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
@@ -40,7 +40,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   let relay: OutboxRelay | undefined
   const pagos = createPagosStore(db, () => relay?.notify())
   if (messaging) {
-    broker = createBroker({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, prefetch: config.AMQP_PREFETCH, connectionName: 'usuarios', logger })
+    broker = createBrokerFromConfig(config, 'usuarios', logger)
     relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
     broker.consume('usuarios', pagoProcesadoHandler(pagos, logger))
   }
@@ -49,7 +49,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
     servicio: 'usuarios',
     database: async () => { await sql`select 1`.execute(db) },
     brokerConnected: broker?.isConnected,
-    extra: async () => ({ outboxPendientes: relay === undefined ? 0 : await relay.backlog(), deadLetter: broker?.deadLettered() ?? 0 })
+    extra: async () => ({ outboxPendientes: relay === undefined ? 0 : await relay.backlog(), deadLetter: await broker?.deadLetterCount('usuarios') ?? 0 })
   })
   registerUsuariosRoutes(app, cuentas)
   registerPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)

@@ -41,7 +41,7 @@ export async function startService (name: ServiceName, env: NodeJS.ProcessEnv, t
   const portVar = { usuarios: 'USUARIOS_PORT', pagos: 'PAGOS_PORT', gateway: 'GATEWAY_PORT' }[name]
   const child = spawn(process.execPath, [join(ROOT, 'dist', name, 'server.js')], {
     cwd: ROOT,
-    env: { ...process.env, ...env, [portVar]: '0', LOG_STDOUT: 'json', GATEWAY_HOST: '127.0.0.1' },
+    env: { ...process.env, ...env, [portVar]: env[portVar] ?? '0', LOG_STDOUT: 'json', GATEWAY_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const lines: Array<Record<string, unknown>> = []
@@ -75,13 +75,14 @@ export async function stopService (s: RunningService, timeoutMs = 15_000): Promi
 }
 
 /** Deletes every queue and exchange of a test prefix. */
-export async function deleteTopology (prefix: string): Promise<void> {
-  const rabbit = new Connection({ url: AMQP_URL, connectionTimeout: 5000 })
+export async function deleteTopology (prefix: string, url = AMQP_URL): Promise<void> {
+  const rabbit = new Connection({ url, connectionTimeout: 5000 })
   rabbit.on('error', () => {})
   try {
     const t = topology(prefix)
     for (const q of Object.values(t.queues)) {
       await rabbit.queueDelete({ queue: q.queue })
+      await rabbit.queueDelete({ queue: q.retryQueue })
       await rabbit.queueDelete({ queue: q.deadLetterQueue })
     }
     await rabbit.exchangeDelete({ exchange: t.exchange })

@@ -1,0 +1,73 @@
+/*
+ * Look at and replay dead letters.
+ *
+ *   npm run dlq -- list   [pagos|usuarios] [--limit N]
+ *   npm run dlq -- replay [pagos|usuarios] [--limit N]
+ *
+ * `list` prints each message with its reason and leaves it in place.
+ * `replay` sends each one back to its work queue (attempt count reset) with a
+ * confirmed publish, then removes it from the dead-letter queue. Consumers are
+ * idempotent by payment id, so replaying a message that already took effect
+ * changes nothing. Reads AMQP_URL and AMQP_PREFIX like the services.
+ */
+import { Connection, type SyncMessage } from 'rabbitmq-client'
+import { topology, type ConsumerName } from '../../contracts/topology.js'
+import { ATTEMPTS_HEADER, REASON_HEADER } from '../amqp.js'
+
+const [command, ...rest] = process.argv.slice(2)
+const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')
+const limitAt = rest.indexOf('--limit')
+const limit = limitAt >= 0 ? Number(rest[limitAt + 1]) : Infinity
+if ((command !== 'list' && command !== 'replay') || !(limit > 0)) {
+  console.error('usage: dlq list|replay [pagos|usuarios] [--limit N]')
+  process.exit(2)
+}
+
+const t = topology(process.env.AMQP_PREFIX ?? 'pagos')
+const rabbit = new Connection({ url: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', connectionTimeout: 5000 })
+rabbit.on('error', (err) => console.error(`broker: ${String(err)}`))
+const ch = await rabbit.acquire()
+await ch.confirmSelect()
+
+function describe (m: SyncMessage): string {
+  const body = Buffer.isBuffer(m.body) ? m.body.toString() : JSON.stringify(m.body)
+  return `${m.messageId ?? '-'}  ${String(m.headers?.[REASON_HEADER] ?? '(sin motivo)')}\n    ${body.slice(0, 300)}`
+}
+
+let total = 0
+for (const consumer of consumers.length > 0 ? consumers : (['pagos', 'usuarios'] as const)) {
+  const q = t.queues[consumer]
+  let n = 0
+  console.log(`# ${q.deadLetterQueue}`)
+  const exists = await rabbit.queueDeclare({ queue: q.deadLetterQueue, passive: true }).then(() => true, () => false)
+  if (!exists) {
+    console.log(`    no such queue: has a service run with AMQP_PREFIX=${t.exchange.replace(/\.events$/, '')}?`)
+    continue
+  }
+  while (n < limit) {
+    const m = await ch.basicGet({ queue: q.deadLetterQueue })
+    if (m === undefined) break
+    n++
+    console.log(describe(m))
+    if (command === 'replay') {
+      const { [ATTEMPTS_HEADER]: _attempts, ...headers } = m.headers ?? {}
+      await ch.basicPublish({
+        exchange: '',
+        routingKey: q.queue,
+        durable: true,
+        mandatory: true,
+        messageId: m.messageId,
+        correlationId: m.correlationId,
+        type: m.type,
+        contentType: m.contentType,
+        headers: { ...headers, 'x-replayed-at': new Date().toISOString() }
+      }, m.body)
+      ch.basicAck({ deliveryTag: m.deliveryTag })
+    }
+  }
+  total += n
+}
+// Closing the channel returns every message `list` looked at to its queue.
+await ch.close()
+await rabbit.close()
+console.log(`${total} message(s) ${command === 'replay' ? 'replayed' : 'listed'}`)
