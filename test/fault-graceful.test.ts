@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { startFaultSystem, type FaultSystem } from './helpers/faults.js'
+import { call } from './helpers/http.js'
 import { waitFor } from './helpers/poll.js'
 import { seededRng, verify, Workload } from './helpers/workload.js'
 
 // SIGTERM under load: each service stops accepting, finishes in-flight requests
 // and message handlers, exits 0, and after a restart nothing is missing.
+const run = promisify(execFile)
 let sys: FaultSystem
 t.before(async () => { sys = await startFaultSystem('graceful', { PROCESADOR_LATENCIA_MS: '150', AMQP_PREFETCH: '20' }) })
 t.teardown(async () => { await sys?.stop() })
@@ -37,12 +41,35 @@ t.test('SIGTERM during load loses no accepted request and no in-flight message',
   t.equal(v.completed + v.failed, w.figures.accepted)
 })
 
-t.test('a second signal exits at once', async (t) => {
+t.test('a second signal exits at once, and the interrupted message is processed after the restart', async (t) => {
+  // A provider that takes 20 s keeps one message in flight in pagos.
+  await sys.terminate('pagos')
+  await sys.start('pagos', { PROCESADOR_LATENCIA_MS: '20000' })
+  const w = new Workload(() => sys.urls.gateway, seededRng(29), 'second-signal')
+  await w.createUsers(1, 100)
+  const [usuarioId] = [...w.users.keys()]
+  const pago = (await call('POST', `${sys.urls.gateway}/usuarios/${usuarioId!}/pagar`, { monto: 10 })).body.pago
+  await waitFor('the payment in flight in pagos', async () => await unacked(`${sys.prefix}.pagos.pago.solicitado`) === 1, { timeoutMs: 30_000, intervalMs: 200 })
+
   const service = sys.current('pagos')
+  const started = Date.now()
   service.process.kill('SIGTERM')
+  await waitFor('pagos shutting down', () => service.lines.some((l) => l.msg === 'shutting down'))
   service.process.kill('SIGTERM')
-  const code = await service.exited
-  t.equal(code, 1, 'the second SIGTERM ends the graceful close with exit code 1')
-  t.notOk(service.lines.some((l) => l.msg === 'stopped'), 'it did not wait for the clean stop')
+  t.equal(await service.exited, 1, 'the second SIGTERM exits at once with code 1')
+  t.ok(Date.now() - started < 15_000, 'without waiting for the 20 s handler')
+  t.notOk(service.lines.some((l) => l.msg === 'stopped'), 'no clean stop was claimed')
+
   await sys.start('pagos')
+  const final = await waitFor('the interrupted payment completes after the restart', async () => {
+    const r = await call('GET', `${sys.urls.gateway}/usuarios/${usuarioId!}/pagos/${String(pago.id)}`)
+    return r.body.estado === 'completado' && r.body
+  }, { timeoutMs: 60_000 })
+  t.equal(final.estado, 'completado')
 })
+
+async function unacked (queue: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages_unacknowledged'])
+  const line = stdout.split('\n').find((l) => l.startsWith(`${queue}\t`))
+  return line === undefined ? 0 : Number(line.split('\t')[1])
+}

@@ -16,7 +16,8 @@ export interface FaultSystem {
   kill9: (name: ServiceName) => Promise<void>
   /** SIGTERM; resolves with the exit code. */
   terminate: (name: ServiceName) => Promise<number | null>
-  start: (name: ServiceName) => Promise<void>
+  /** (Re)starts a service; `override` changes its env for this start only. */
+  start: (name: ServiceName, override?: NodeJS.ProcessEnv) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -54,7 +55,7 @@ export async function startFaultSystem (label: string, extraEnv: NodeJS.ProcessE
     ...extraEnv
   }
   const running = new Map<ServiceName, RunningService>()
-  const start = async (name: ServiceName): Promise<void> => { running.set(name, await startService(name, env)) }
+  const start = async (name: ServiceName, override: NodeJS.ProcessEnv = {}): Promise<void> => { running.set(name, await startService(name, { ...env, ...override })) }
   await Promise.all([start('usuarios'), start('pagos')])
   await start('gateway')
   const current = (name: ServiceName): RunningService => running.get(name)!
