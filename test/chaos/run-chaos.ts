@@ -12,6 +12,8 @@ export interface ChaosOptions {
   users: number
   concurrency: number
   log: (line: string) => void
+  /** Faults done for sure, spread evenly over the run, on top of the random ones. */
+  script?: Array<'kill usuarios' | 'kill pagos' | 'drop'>
 }
 
 export interface ChaosReport extends Figures, Verdict {
@@ -45,24 +47,37 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
   try {
     const w = new Workload(() => sys.urls.gateway, rng, `chaos${o.seed}`)
     await w.createUsers(o.users, 1000)
-    const end = Date.now() + o.durationMs
-    const load = w.run(o.concurrency, () => Date.now() >= end)
+    const start = Date.now()
+    const end = start + o.durationMs
+    let stopping = false
+    const load = w.run(o.concurrency, () => stopping)
+    const script = [...(o.script ?? [])]
+    const kill = async (name: 'usuarios' | 'pagos'): Promise<void> => {
+      o.log(`kill -9 ${name}`)
+      await sys.kill9(name)
+      await sys.start(name)
+      kills++
+    }
+    const drop = async (): Promise<void> => {
+      o.log('broker: close all connections')
+      await broker.closeAllConnections()
+      drops++
+    }
+    const scripted = async (next: 'kill usuarios' | 'kill pagos' | 'drop'): Promise<void> => {
+      if (next === 'drop') await drop()
+      else await kill(next === 'kill usuarios' ? 'usuarios' : 'pagos')
+    }
     while (Date.now() < end) {
       await new Promise((resolve) => setTimeout(resolve, TICK_MS))
       const p = TICK_MS / 1000
-      if (faults() < o.killRate * p) {
-        const name = faults() < 0.5 ? 'usuarios' : 'pagos'
-        o.log(`kill -9 ${name}`)
-        await sys.kill9(name)
-        await sys.start(name)
-        kills++
-      }
-      if (faults() < o.dropRate * p) {
-        o.log('broker: close all connections')
-        await broker.closeAllConnections()
-        drops++
-      }
+      if (faults() < o.killRate * p) await kill(faults() < 0.5 ? 'usuarios' : 'pagos')
+      if (faults() < o.dropRate * p) await drop()
+      const due = (o.script?.length ?? 0) - script.length + 1
+      if (script.length > 0 && Date.now() - start >= due * o.durationMs / ((o.script?.length ?? 0) + 1)) await scripted(script.shift()!)
     }
+    // Scripted faults the random ones left no time for still happen, under load.
+    for (const next of script) await scripted(next)
+    stopping = true
     await load
     o.log('faults stopped, waiting for quiet')
     const v = await verify(w, sys.urls)
