@@ -2,6 +2,7 @@ import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publ
 import type { Logger } from 'pino'
 import { decodeMessage, type MessageName, type MessageOf } from '../contracts/messages.js'
 import { Subscriptions, topology, type ConsumerName, type QueueTopology, type Topology } from '../contracts/topology.js'
+import { parseAmqpUrl } from './amqp-url.js'
 
 export interface BrokerOptions {
   url: string
@@ -103,9 +104,14 @@ export function declarations (t: Topology) {
   return { exchanges, queues, queueBindings }
 }
 
-function rawBody (msg: AsyncMessage): Buffer {
+/**
+ * The message's bytes as they were sent. rabbitmq-client parses JSON bodies;
+ * a JSON body that was itself a string must not be parsed a second time.
+ */
+export function rawBody (msg: { body: unknown, contentType?: string }): Buffer {
   if (Buffer.isBuffer(msg.body)) return msg.body
-  return Buffer.from(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body))
+  if (typeof msg.body === 'string' && msg.contentType !== 'application/json') return Buffer.from(msg.body)
+  return Buffer.from(JSON.stringify(msg.body))
 }
 
 function attemptsOf (msg: AsyncMessage): number {
@@ -139,7 +145,7 @@ export function createBroker (opts: BrokerOptions): Broker {
   const t = topology(opts.prefix)
   const decl = declarations(t)
   const connection = new Connection({
-    url: opts.url,
+    ...parseAmqpUrl(opts.url),
     connectionName: `${opts.prefix}:${opts.connectionName}`,
     noDelay: true,
     retryLow: 200,
@@ -244,7 +250,7 @@ export function createBroker (opts: BrokerOptions): Broker {
         // Whatever happens below is settled by publishing (retry or dead
         // letter) and then acking; if that publish fails the broker is away
         // and the nack returns the message to the queue.
-        const decoded = decodeMessage(name, msg.body)
+        const decoded = decodeMessage(name, rawBody(msg))
         if (!decoded.ok) {
           await deadLetter(q, msg, decoded.reason)
           return ConsumerStatus.ACK

@@ -38,6 +38,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT): App {
     routerOptions: { ignoreTrailingSlash: true },
     // Errors raised before routing (a malformed URL) skip the error handler.
     frameworkErrors: (err, req, reply) => {
+      reply.header('x-request-id', req.id)
       void (reply as FastifyReply).code(400).send({ error: MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
     },
     return503OnClosing: true

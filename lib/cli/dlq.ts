@@ -12,7 +12,7 @@
  */
 import { Connection, type SyncMessage } from 'rabbitmq-client'
 import { topology, type ConsumerName } from '../../contracts/topology.js'
-import { ATTEMPTS_HEADER, REASON_HEADER } from '../amqp.js'
+import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../amqp.js'
 
 const [command, ...rest] = process.argv.slice(2)
 const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')
@@ -30,7 +30,7 @@ const ch = await rabbit.acquire()
 await ch.confirmSelect()
 
 function describe (m: SyncMessage): string {
-  const body = Buffer.isBuffer(m.body) ? m.body.toString() : JSON.stringify(m.body)
+  const body = rawBody(m).toString()
   return `${m.messageId ?? '-'}  ${String(m.headers?.[REASON_HEADER] ?? '(sin motivo)')}\n    ${body.slice(0, 300)}`
 }
 
@@ -39,12 +39,14 @@ for (const consumer of consumers.length > 0 ? consumers : (['pagos', 'usuarios']
   const q = t.queues[consumer]
   let n = 0
   console.log(`# ${q.deadLetterQueue}`)
-  const exists = await rabbit.queueDeclare({ queue: q.deadLetterQueue, passive: true }).then(() => true, () => false)
-  if (!exists) {
+  // Only what is there now: a replayed message that fails again comes back
+  // to this queue and must not be taken a second time.
+  const depth = await rabbit.queueDeclare({ queue: q.deadLetterQueue, passive: true }).then((ok) => ok.messageCount, () => undefined)
+  if (depth === undefined) {
     console.log(`    no such queue: has a service run with AMQP_PREFIX=${t.exchange.replace(/\.events$/, '')}?`)
     continue
   }
-  while (n < limit) {
+  while (n < Math.min(limit, depth)) {
     const m = await ch.basicGet({ queue: q.deadLetterQueue })
     if (m === undefined) break
     n++
@@ -61,7 +63,7 @@ for (const consumer of consumers.length > 0 ? consumers : (['pagos', 'usuarios']
         type: m.type,
         contentType: m.contentType,
         headers: { ...headers, 'x-replayed-at': new Date().toISOString() }
-      }, m.body)
+      }, rawBody(m))
       ch.basicAck({ deliveryTag: m.deliveryTag })
     }
   }
