@@ -222,13 +222,15 @@ ensure_build() {
 
 # ------------------------------------------------------------------ RabbitMQ
 
-# amqp_host_port: "HOST PORT" of AMQP_URL (amqp://user:pass@host:port/vhost).
+# amqp_host_port: "HOST PORT" of AMQP_URL (amqp://user:pass@host:port/vhost);
+# of its first host when it lists a cluster (amqp://user:pass@h1:5672,h2:5672).
 amqp_host_port() {
   local url=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
   local scheme=${url%%://*} rest=${url#*://} host port
   rest=${rest%%/*}
   rest=${rest%%\?*}
   rest=${rest##*@}
+  rest=${rest%%,*}
   if [[ $rest == \[* ]]; then
     host=${rest%%]*}]
     port=${rest#"$host"}
@@ -302,4 +304,53 @@ ensure_rabbitmq() {
     sleep 1
   done
   log_info "RabbitMQ is up on $host:$port."
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# postgres_host_port: "HOST PORT" of TEST_POSTGRES_URL, where the tests create
+# their databases (default postgres://postgres@127.0.0.1:5432/postgres).
+postgres_host_port() {
+  local url=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+  local rest=${url#*://} host port
+  rest=${rest%%/*}
+  rest=${rest%%\?*}
+  rest=${rest##*@}
+  host=${rest%%:*}
+  port=${rest#"$host"}
+  port=${port#:}
+  printf '%s %s\n' "${host:-127.0.0.1}" "${port:-5432}"
+}
+
+# ensure_postgres: the tests' PostgreSQL answers, starting the local cluster
+# if it is installed but down. SKIP_POSTGRES=1: nothing to do (the tests skip
+# their PostgreSQL half).
+ensure_postgres() {
+  [[ ${SKIP_POSTGRES:-} == 1 ]] && return 0
+  local host port version deadline
+  read -r host port < <(postgres_host_port)
+  tcp_open "$host" "$port" 2 && return 0
+  case "$host" in
+    127.* | localhost) ;;
+    *)
+      log_error "PostgreSQL at $host:$port (TEST_POSTGRES_URL) is not reachable."
+      return 1
+      ;;
+  esac
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "PostgreSQL is not installed: sudo apt-get install -y postgresql (or SKIP_POSTGRES=1 to skip its tests)" >&2
+    return 1
+  fi
+  log_info "PostgreSQL is not answering on $host:$port; starting it..."
+  version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V | tail -n1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  deadline=$((SECONDS + 60))
+  until tcp_open "$host" "$port" 2; do
+    if ((SECONDS >= deadline)); then
+      log_error "PostgreSQL did not start listening on $host:$port within 60s (see /var/log/postgresql/)."
+      return 1
+    fi
+    sleep 1
+  done
+  log_info "PostgreSQL is up on $host:$port."
 }

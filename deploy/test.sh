@@ -5,8 +5,9 @@
 #   npm test -- test/money.test.ts        (only that file)
 #   npm test -- --reporter=terse
 #
-# Environment (all optional): AMQP_URL (broker checked), RABBITMQ_WAIT, and
-# whatever the tests read.
+# Environment (all optional): AMQP_URL (broker checked), RABBITMQ_WAIT,
+# TEST_POSTGRES_URL (PostgreSQL checked, started if local and installed),
+# SKIP_POSTGRES=1 (run without PostgreSQL), and whatever the tests read.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=deploy/lib.sh
@@ -15,6 +16,7 @@ source deploy/lib.sh
 ensure_deps
 run_build
 ensure_rabbitmq
+ensure_postgres
 
 # --include applies only when no test file is named on the command line; it
 # keeps helpers under test/ (test/helpers/*.ts) from being run as tests.

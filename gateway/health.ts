@@ -2,10 +2,23 @@ import { Type, type Static } from 'typebox'
 import type { App } from '../lib/http.js'
 import type { Upstream } from './proxy.js'
 
+// Instances are shown by position, not by address: /health is open without a
+// key and must not reveal internal hosts.
+const InstanciaHealthSchema = Type.Object({
+  instancia: Type.Integer({ minimum: 1, description: 'Posición en USUARIOS_URL / PAGOS_URL' }),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('caido')]),
+  error: Type.Optional(Type.String()),
+  /** Passive health: false while the gateway skips it after a refused connection. */
+  disponible: Type.Boolean(),
+  peticiones: Type.Integer({ description: 'Peticiones enviadas desde que arrancó el gateway' })
+}, { additionalProperties: true, description: 'Lo que respondió /health/ready de la instancia' })
+type InstanciaHealth = Static<typeof InstanciaHealthSchema>
+
 const ServicioHealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('caido')]),
-  error: Type.Optional(Type.String())
-}, { additionalProperties: true, description: 'Lo que respondió /health/ready del servicio' })
+  error: Type.Optional(Type.String()),
+  instancias: Type.Array(InstanciaHealthSchema)
+}, { additionalProperties: true, description: 'ok si al menos una instancia está lista; con los campos de una de ellas' })
 type ServicioHealth = Static<typeof ServicioHealthSchema>
 
 export const GatewayHealthSchema = Type.Object({
@@ -17,8 +30,10 @@ function asObject (value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
 }
 
-/** Asks one service whether it is ready; never throws, never waits past timeoutMs. */
-async function probe ({ servicio, url }: Upstream, timeoutMs: number, requestId: string): Promise<ServicioHealth> {
+type Probe = Omit<InstanciaHealth, 'instancia' | 'disponible' | 'peticiones'>
+
+/** Asks one instance whether it is ready; never throws, never waits past timeoutMs. */
+async function probe (servicio: string, url: string, timeoutMs: number, requestId: string): Promise<Probe> {
   try {
     const res = await fetch(new URL('/health/ready', url), {
       headers: { accept: 'application/json', 'x-request-id': requestId },
@@ -34,14 +49,28 @@ async function probe ({ servicio, url }: Upstream, timeoutMs: number, requestId:
   }
 }
 
-/** /health/live: the gateway itself answers. /health: every upstream is ready. */
+/** Every instance of a service: ok when at least one is ready (the gateway sends traffic there). */
+async function probeService ({ servicio, balancer }: Upstream, timeoutMs: number, requestId: string): Promise<ServicioHealth> {
+  const probes = await Promise.all(balancer.instances.map(async (i) => await probe(servicio, i.url, timeoutMs, requestId)))
+  const now = Date.now()
+  const instancias = balancer.instances.map((i, k): InstanciaHealth => {
+    // A ready answer is as good as a request answered: take it again now.
+    if (probes[k]!.status === 'ok') balancer.markUp(i.origin)
+    return { instancia: k + 1, ...probes[k]!, disponible: i.downUntil <= now, peticiones: i.requests }
+  })
+  const ready = probes.find((p) => p.status === 'ok')
+  // The fields of a ready instance (or the first), as with a single instance.
+  return { ...(ready ?? probes[0]!), instancias }
+}
+
+/** /health/live: the gateway itself answers. /health: every service has a ready instance; each instance is shown. */
 export function registerHealthRoutes (app: App, upstreams: Upstream[], timeoutMs: number): void {
   app.get('/health/live', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }))
   app.get('/health', { schema: { response: { 200: GatewayHealthSchema, 503: GatewayHealthSchema } } }, async (req, reply) => {
-    const results = await Promise.all(upstreams.map((u) => probe(u, timeoutMs, req.id)))
+    const results = await Promise.all(upstreams.map(async (u) => await probeService(u, timeoutMs, req.id)))
     const servicios = Object.fromEntries(upstreams.map((u, i) => [u.servicio, results[i]!]))
     const ok = results.every((r) => r.status === 'ok')
-    if (!ok) req.log.warn({ servicios }, 'upstream not ready')
+    if (!ok || results.some((r) => r.instancias.some((i) => i.status !== 'ok'))) req.log.warn({ servicios }, 'upstream instance not ready')
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degradado', servicios })
   })
 }

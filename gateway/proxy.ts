@@ -2,17 +2,27 @@ import { Readable } from 'node:stream'
 import proxy from '@fastify/http-proxy'
 import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http.js'
+import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { RutaInvalidaError, upstreamError } from './errors.js'
+import { createFailoverDispatcher } from './failover.js'
 
 export interface Upstream {
   /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
   servicio: string
-  url: string
+  /** Its instances, in turn. */
+  balancer: Balancer
+}
+
+/** `urls`: one URL or a comma-separated list of the service's instances. */
+export function createUpstream (servicio: string, urls: string, cooldownMs: number): Upstream {
+  return { servicio, balancer: createBalancer(parseUpstreamList(urls), cooldownMs) }
 }
 
 /**
- * Streams `/<servicio>` and `/<servicio>/...` to the upstream untouched
- * (bodies are never parsed), over a keep-alive pool, with the request id.
+ * Streams `/<servicio>` and `/<servicio>/...` to one of the service's
+ * instances untouched (bodies are never parsed), over a keep-alive pool per
+ * instance, with the request id. Instances are taken in turn; one that
+ * refuses connections is skipped for a while (gateway/failover.ts).
  */
 export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number): void {
   const prefix = `/${upstream.servicio}`
@@ -35,20 +45,21 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       throw err
     })
     await scope.register(proxy, {
-      upstream: upstream.url,
+      // Empty: each request's instance comes from getUpstream.
+      upstream: '',
       prefix,
       rewritePrefix: prefix,
       disableRequestLogging: true,
       destroyAgent: true,
-      undici: {
+      undici: createFailoverDispatcher({
+        balancer: upstream.balancer,
         connections: 128,
-        pipelining: 1,
         keepAliveTimeout: 30_000,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        connect: { timeout: Math.min(timeoutMs, 5_000) }
-      },
+        timeoutMs,
+        connectTimeoutMs: Math.min(timeoutMs, 5_000)
+      }),
       replyOptions: {
+        getUpstream: () => upstream.balancer.pick()?.url ?? upstream.balancer.instances[0]!.url,
         // GET/HEAD/OPTIONS are retried once on a socket the upstream closed
         // (keep-alive race); a count above 0 also turns off reply-from's
         // default of retrying a GET answered 503 up to 10 times.

@@ -30,3 +30,11 @@ export const SqliteEnv = {
   /** FULL survives power loss; NORMAL (WAL) survives a process crash. */
   SQLITE_SYNCHRONOUS: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], { default: 'FULL' })
 }
+
+/** PostgreSQL instead of the service's SQLite file; several instances may share it. */
+export const DatabaseUrl = Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })
+
+export const DatabaseEnv = {
+  /** Connections each instance keeps to PostgreSQL (unused on SQLite). */
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 })
+}

@@ -1,7 +1,8 @@
-import type { Generated, Insertable, Kysely } from 'kysely'
+import type { Generated, Insertable, Kysely, Selectable } from 'kysely'
 import type { Logger } from 'pino'
 import type { MessageName, MessageOf } from '../contracts/messages.js'
 import type { Broker } from './amqp.js'
+import { serialKey } from './db.js'
 
 /** The outbox table, identical in every service's database. */
 export interface OutboxTable {
@@ -17,7 +18,7 @@ export interface OutboxDatabase { outbox: OutboxTable }
 /** Used by each service's first migration. */
 export async function createOutboxTable (db: Kysely<any>): Promise<void> {
   await db.schema.createTable('outbox')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', ...serialKey(db))
     .addColumn('tipo', 'text', (c) => c.notNull())
     .addColumn('message_id', 'text', (c) => c.notNull())
     .addColumn('correlation_id', 'text')
@@ -46,12 +47,29 @@ export interface OutboxRelay {
   backlog: () => Promise<number>
 }
 
+/**
+ * Takes up to `batch` rows in id order, awaits `publish(rows)` (which throws
+ * if any was not confirmed) and deletes them; resolves with the row count.
+ */
+export type OutboxClaim = (db: Kysely<OutboxDatabase>, batch: number, publish: (rows: Array<Selectable<OutboxTable>>) => Promise<void>) => Promise<number>
+
+/** One relay per database file (SQLite): read, publish, delete. */
+const claimInOrder: OutboxClaim = async (db, batch, publish) => {
+  const rows = await db.selectFrom('outbox').selectAll().orderBy('id').limit(batch).execute()
+  if (rows.length === 0) return 0
+  await publish(rows)
+  await db.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
+  return rows.length
+}
+
 export interface RelayOptions {
   db: Kysely<OutboxDatabase>
   broker: Broker
   logger: Logger
   batch: number
   pollMs: number
+  /** Several relays on one database need a claim that locks (lib/db.ts outboxClaim). */
+  claim?: OutboxClaim
 }
 
 const BACKOFF_MAX_MS = 5000
@@ -83,17 +101,17 @@ export function createOutboxRelay (opts: RelayOptions): OutboxRelay {
     })
   }
 
+  const claim = opts.claim ?? claimInOrder
   async function publishBatch (): Promise<number> {
     pending = false
-    const rows = await opts.db.selectFrom('outbox').selectAll().orderBy('id').limit(opts.batch).execute()
-    if (rows.length === 0) return 0
-    await Promise.all(rows.map(async (row) => await opts.broker.publishRaw(row.tipo, row.payload, {
-      messageId: row.message_id,
-      correlationId: row.correlation_id
-    })))
-    await opts.db.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
-    log.debug({ published: rows.length }, 'outbox batch published')
-    return rows.length
+    const published = await claim(opts.db, opts.batch, async (rows) => {
+      await Promise.all(rows.map(async (row) => await opts.broker.publishRaw(row.tipo, row.payload, {
+        messageId: row.message_id,
+        correlationId: row.correlation_id
+      })))
+    })
+    if (published > 0) log.debug({ published }, 'outbox batch published')
+    return published
   }
 
   async function run (): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely'
+import { Kysely, SqliteDialect } from 'kysely'
 
 export interface SqliteOptions {
   file: string
@@ -23,12 +23,3 @@ export function openSqlite<DB> (opts: SqliteOptions): Kysely<DB> {
   return new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
 }
 
-/** Applies the service's migrations (kept in code, in order) at start. */
-export async function migrate (db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
-  const { error, results } = await migrator.migrateToLatest()
-  const failed = results?.find((r) => r.status === 'Error')
-  if (error !== undefined || failed !== undefined) {
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`)
-  }
-}

@@ -1,16 +1,19 @@
 import { Type, type Static } from 'typebox'
 import { loadConfig } from '../lib/config.js'
-import { BrokerEnv, CommonEnv, Port, SqliteEnv } from '../lib/env-schema.js'
+import { BrokerEnv, CommonEnv, DatabaseEnv, DatabaseUrl, Port, SqliteEnv } from '../lib/env-schema.js'
 import { montoSchema } from '../contracts/money.js'
 
 export const PagosEnvSchema = Type.Object({
   ...CommonEnv,
   ...BrokerEnv,
   ...SqliteEnv,
+  ...DatabaseEnv,
   PAGOS_PORT: Port(5001),
   DATA_DIR: Type.String({ minLength: 1, default: 'data' }),
   /** Overrides DATA_DIR/pagos.sqlite. */
   PAGOS_DB_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** postgres://user:pass@host:5432/pagos: PostgreSQL instead of SQLite (then PAGOS_DB_FILE is unused). */
+  PAGOS_DATABASE_URL: Type.Optional(DatabaseUrl),
   /** Which processor handles payments; only the simulated provider ships. */
   PROCESADOR: Type.Literal('simulado', { default: 'simulado' }),
   PROCESADOR_LATENCIA_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),

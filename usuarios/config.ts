@@ -1,16 +1,19 @@
 import { Type, type Static } from 'typebox'
 import { loadConfig } from '../lib/config.js'
-import { BrokerEnv, CommonEnv, Port, SqliteEnv } from '../lib/env-schema.js'
+import { BrokerEnv, CommonEnv, DatabaseEnv, DatabaseUrl, Port, SqliteEnv } from '../lib/env-schema.js'
 import { montoSchema } from '../contracts/money.js'
 
 export const UsuariosEnvSchema = Type.Object({
   ...CommonEnv,
   ...BrokerEnv,
   ...SqliteEnv,
+  ...DatabaseEnv,
   USUARIOS_PORT: Port(5004),
   DATA_DIR: Type.String({ minLength: 1, default: 'data' }),
   /** Overrides DATA_DIR/usuarios.sqlite. */
   USUARIOS_DB_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** postgres://user:pass@host:5432/usuarios: PostgreSQL instead of SQLite (then USUARIOS_DB_FILE is unused). */
+  USUARIOS_DATABASE_URL: Type.Optional(DatabaseUrl),
   /** What `POST /usuarios/:id/pagar` with no body pays. */
   PAGO_MONTO_DEFECTO: montoSchema({ default: 100 }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 24, maximum: 24 * 365, default: 24 })

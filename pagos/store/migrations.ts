@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely'
+import { int64 } from '../../lib/db.js'
 import { createOutboxTable } from '../../lib/outbox.js'
 
 export const migrations: Record<string, Migration> = {
@@ -6,8 +7,8 @@ export const migrations: Record<string, Migration> = {
     async up (db: Kysely<any>) {
       await db.schema.createTable('pagos')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('usuario_id', 'integer', (c) => c.notNull())
-        .addColumn('monto_centimos', 'integer', (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('usuario_id', int64(db), (c) => c.notNull())
+        .addColumn('monto_centimos', int64(db), (c) => c.notNull().check(sql`monto_centimos > 0`))
         .addColumn('concepto', 'text')
         .addColumn('estado', 'text', (c) => c.notNull().check(sql`estado in ('completado', 'fallido')`))
         .addColumn('motivo', 'text', (c) => c.notNull())

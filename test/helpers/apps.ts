@@ -1,7 +1,7 @@
 import type t from 'tap'
 import pino from 'pino'
 import type { App } from '../../lib/http.js'
-import { migrate, openSqlite } from '../../lib/sqlite.js'
+import { migrate, openDatabase, type DialectName } from '../../lib/db.js'
 import { buildPagosApp } from '../../pagos/app.js'
 import { loadPagosConfig } from '../../pagos/config.js'
 import { migrations as pagosMigrations } from '../../pagos/store/migrations.js'
@@ -10,7 +10,8 @@ import { buildUsuariosApp } from '../../usuarios/app.js'
 import { loadUsuariosConfig } from '../../usuarios/config.js'
 import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
-import type { Kysely } from 'kysely'
+import type { Kysely, Migration } from 'kysely'
+import { createTestDatabase, postgresSkipped } from './postgres.js'
 
 /** What a `t.test` callback receives (the root `t` is a TAP, a subtest is a Test; both fit). */
 export type Test = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -39,20 +40,53 @@ export async function pagosApp (t: Test, env: Record<string, string> = {}): Prom
   return { app, file }
 }
 
-/** A migrated usuarios database of its own; destroyed at teardown. */
-export async function usuariosDb (t: Test, file = `${t.testdir()}/usuarios.sqlite`): Promise<Kysely<UsuariosDatabase>> {
-  const db = openSqlite<UsuariosDatabase>({ file, synchronous: 'NORMAL' })
+/** The dialects the store suites run against: both, unless SKIP_POSTGRES=1. */
+export const dialects: DialectName[] = postgresSkipped ? ['sqlite'] : ['sqlite', 'postgres']
+
+/**
+ * A database URL for a service of its own: undefined (a SQLite file) or a
+ * fresh PostgreSQL database, dropped at teardown.
+ */
+export async function freshDatabaseUrl (t: Test, dialect: DialectName, label: string): Promise<string | undefined> {
+  if (dialect === 'sqlite') return undefined
+  const pgdb = await createTestDatabase(label)
+  t.teardown(pgdb.drop)
+  return pgdb.url
+}
+
+/**
+ * Opens a database as a service does (SQLite file, or a PostgreSQL pool on
+ * `url`), migrated; destroyed at teardown. Two calls with one URL are two
+ * instances sharing a database.
+ */
+export async function openTestDb<DB> (t: Test, migrations: Record<string, Migration>, at: { dialect: 'sqlite', file: string } | { dialect: 'postgres', url: string }, poolMax = 5): Promise<Kysely<DB>> {
+  const db = openDatabase<DB>({
+    url: at.dialect === 'postgres' ? at.url : undefined,
+    sqliteFile: at.dialect === 'sqlite' ? at.file : '',
+    synchronous: 'NORMAL',
+    poolMax,
+    name: 'test',
+    logger: silent
+  })
   t.teardown(async () => { await db.destroy() })
-  await migrate(db, usuariosMigrations)
+  await migrate(db, migrations)
   return db
 }
 
-/** A migrated pagos database; destroyed at teardown. */
-export async function pagosDb (t: Test, file = `${t.testdir()}/pagos.sqlite`): Promise<Kysely<PagosDatabase>> {
-  const db = openSqlite<PagosDatabase>({ file, synchronous: 'NORMAL' })
-  t.teardown(async () => { await db.destroy() })
-  await migrate(db, pagosMigrations)
-  return db
+/** `where`: a dialect (a fresh database of that kind) or the path of an existing SQLite file. */
+async function freshDb<DB> (t: Test, migrations: Record<string, Migration>, where: DialectName | string, service: string): Promise<Kysely<DB>> {
+  if (where === 'postgres') return await openTestDb<DB>(t, migrations, { dialect: 'postgres', url: (await freshDatabaseUrl(t, 'postgres', service))! })
+  return await openTestDb<DB>(t, migrations, { dialect: 'sqlite', file: where === 'sqlite' ? `${t.testdir()}/${service}.sqlite` : where })
+}
+
+/** A migrated usuarios database (a fresh one of the dialect, or the SQLite file given); destroyed at teardown. */
+export async function usuariosDb (t: Test, where: DialectName | string = 'sqlite'): Promise<Kysely<UsuariosDatabase>> {
+  return await freshDb<UsuariosDatabase>(t, usuariosMigrations, where, 'usuarios')
+}
+
+/** A migrated pagos database (a fresh one of the dialect, or the SQLite file given); destroyed at teardown. */
+export async function pagosDb (t: Test, where: DialectName | string = 'sqlite'): Promise<Kysely<PagosDatabase>> {
+  return await freshDb<PagosDatabase>(t, pagosMigrations, where, 'pagos')
 }
 
 /** Every error body: JSON, an `error` string, never a stack trace. */

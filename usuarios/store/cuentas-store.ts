@@ -1,5 +1,6 @@
 import type { RecargarResponse, Usuario } from '../../contracts/http/usuarios.js'
 import { fromCentimos } from '../../contracts/money.js'
+import { lockForSetup } from '../../lib/db.js'
 import { UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
 import type { UsuariosDb } from './schema.js'
@@ -13,9 +14,13 @@ export const USUARIOS_INICIALES = [
 
 export function createCuentasStore (db: UsuariosDb) {
   return {
-    /** Creates the initial users only if the table has never had a row. */
+    /**
+     * Creates the initial users only if the table has never had a row; under
+     * a lock, so instances starting together on one database seed once.
+     */
     async seed (): Promise<boolean> {
       return await db.transaction().execute(async (trx) => {
+        await lockForSetup(trx, 'usuarios.seed')
         const any = await trx.selectFrom('usuarios').select('id').limit(1).executeTakeFirst()
         if (any !== undefined) return false
         const ahora = new Date().toISOString()

@@ -22,6 +22,10 @@ export function huella (request: Record<string, string | number | null>): string
  * the same key and request gets the stored answer and changes nothing; the
  * same key with another request is a 422. The key row commits with the effect,
  * so a crash leaves either both or neither.
+ *
+ * The key is claimed before the work: on PostgreSQL a concurrent request with
+ * the same key (on another instance) waits on that row until this transaction
+ * ends, then finds the committed answer instead of paying a second time.
  */
 export async function withIdempotency<R> (
   trx: Transaction<UsuariosDatabase>,
@@ -30,23 +34,27 @@ export async function withIdempotency<R> (
   compute: () => Promise<Stored<R>>
 ): Promise<Stored<R> & { replayed: boolean }> {
   if (key === undefined) return { ...(await compute()), replayed: false }
-  const previous = await trx.selectFrom('idempotencia').selectAll()
-    .where('usuario_id', '=', key.usuarioId).where('operacion', '=', key.operacion).where('clave', '=', key.clave)
-    .executeTakeFirst()
-  if (previous !== undefined) {
-    if (previous.huella !== fingerprint) throw new IdempotencyKeyReutilizada()
-    return { status: previous.status, body: JSON.parse(previous.respuesta) as R, replayed: true }
-  }
-  const result = await compute()
-  await trx.insertInto('idempotencia').values({
+  const claimed = await trx.insertInto('idempotencia').values({
     usuario_id: key.usuarioId,
     operacion: key.operacion,
     clave: key.clave,
     huella: fingerprint,
-    status: result.status,
-    respuesta: JSON.stringify(result.body),
+    status: 0,
+    respuesta: '',
     creado_en: new Date().toISOString()
-  }).execute()
+  }).onConflict((oc) => oc.columns(['usuario_id', 'operacion', 'clave']).doNothing()).executeTakeFirst()
+  if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) {
+    const previous = await trx.selectFrom('idempotencia').selectAll()
+      .where('usuario_id', '=', key.usuarioId).where('operacion', '=', key.operacion).where('clave', '=', key.clave)
+      .executeTakeFirstOrThrow()
+    if (previous.huella !== fingerprint) throw new IdempotencyKeyReutilizada()
+    return { status: previous.status, body: JSON.parse(previous.respuesta) as R, replayed: true }
+  }
+  const result = await compute()
+  await trx.updateTable('idempotencia')
+    .set({ status: result.status, respuesta: JSON.stringify(result.body) })
+    .where('usuario_id', '=', key.usuarioId).where('operacion', '=', key.operacion).where('clave', '=', key.clave)
+    .execute()
   return { ...result, replayed: false }
 }
 

@@ -1,26 +1,29 @@
 import { sql, type Kysely, type Migration } from 'kysely'
+import { int64, serialKey } from '../../lib/db.js'
 import { createOutboxTable } from '../../lib/outbox.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_inicial': {
+    // Valid on SQLite and PostgreSQL: lib/db.ts picks the integer types.
     async up (db: Kysely<any>) {
+      const cents = int64(db)
       await db.schema.createTable('usuarios')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', ...serialKey(db))
         .addColumn('nombre', 'text', (c) => c.notNull())
-        .addColumn('saldo_centimos', 'integer', (c) => c.notNull().check(sql`saldo_centimos >= 0`))
-        .addColumn('saldo_inicial_centimos', 'integer', (c) => c.notNull().check(sql`saldo_inicial_centimos >= 0`))
+        .addColumn('saldo_centimos', cents, (c) => c.notNull().check(sql`saldo_centimos >= 0`))
+        .addColumn('saldo_inicial_centimos', cents, (c) => c.notNull().check(sql`saldo_inicial_centimos >= 0`))
         .addColumn('creado_en', 'text', (c) => c.notNull())
         .execute()
       await db.schema.createTable('recargas')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('usuario_id', 'integer', (c) => c.notNull().references('usuarios.id'))
-        .addColumn('monto_centimos', 'integer', (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('id', ...serialKey(db))
+        .addColumn('usuario_id', int64(db), (c) => c.notNull().references('usuarios.id'))
+        .addColumn('monto_centimos', cents, (c) => c.notNull().check(sql`monto_centimos > 0`))
         .addColumn('creado_en', 'text', (c) => c.notNull())
         .execute()
       await db.schema.createTable('pagos')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('usuario_id', 'integer', (c) => c.notNull().references('usuarios.id'))
-        .addColumn('monto_centimos', 'integer', (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('usuario_id', int64(db), (c) => c.notNull().references('usuarios.id'))
+        .addColumn('monto_centimos', cents, (c) => c.notNull().check(sql`monto_centimos > 0`))
         .addColumn('concepto', 'text')
         .addColumn('estado', 'text', (c) => c.notNull().check(sql`estado in ('pendiente', 'completado', 'fallido')`))
         .addColumn('motivo', 'text')
@@ -30,7 +33,7 @@ export const migrations: Record<string, Migration> = {
         .execute()
       await db.schema.createIndex('pagos_usuario').on('pagos').columns(['usuario_id', 'creado_en']).execute()
       await db.schema.createTable('idempotencia')
-        .addColumn('usuario_id', 'integer', (c) => c.notNull())
+        .addColumn('usuario_id', int64(db), (c) => c.notNull())
         .addColumn('operacion', 'text', (c) => c.notNull())
         .addColumn('clave', 'text', (c) => c.notNull())
         .addColumn('huella', 'text', (c) => c.notNull())

@@ -3,6 +3,7 @@ import type { EstadoPago } from '../../contracts/http/common.js'
 import type { PagarResponse, PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
+import { hasRowLocks } from '../../lib/db.js'
 import { outboxRow } from '../../lib/outbox.js'
 import { PagoNoEncontrado, SALDO_INSUFICIENTE, UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
@@ -78,10 +79,13 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void) {
      * through a guarded UPDATE, and a `fallido` refunds the amount in the same
      * transaction. A repeat of the same result is a duplicate; anything that
      * contradicts what we recorded is refused (dead-lettered by the caller).
+     * On PostgreSQL the row is locked first, so two instances applying results
+     * for one payment see each other's outcome rather than a stale `pendiente`.
      */
     async aplicarResultado (m: PagoProcesadoV1): Promise<Aplicacion> {
       return await db.transaction().execute(async (trx): Promise<Aplicacion> => {
-        const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId).executeTakeFirst()
+        const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
+          .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
         if (pago === undefined) return { kind: 'rechazado', motivo: `pago ${m.pagoId} desconocido` }
         if (pago.usuario_id !== m.usuarioId || pago.monto_centimos !== m.montoCentimos) {
           return { kind: 'rechazado', motivo: `pago ${m.pagoId}: usuario o monto no coinciden con lo registrado` }

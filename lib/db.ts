@@ -1,0 +1,137 @@
+import pg from 'pg'
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration } from 'kysely'
+import type { Logger } from 'pino'
+import type { OutboxClaim } from './outbox.js'
+import { openSqlite } from './sqlite.js'
+
+/*
+ * Every difference between SQLite and PostgreSQL lives here; the stores and
+ * migrations are the same Kysely code on both and ask this module when the
+ * dialects differ (column types, row locks, advisory locks, the outbox claim).
+ */
+
+export type DialectName = 'sqlite' | 'postgres'
+
+export interface DatabaseOptions {
+  /** A `postgres://` URL selects PostgreSQL; undefined selects the SQLite file. */
+  url: string | undefined
+  sqliteFile: string
+  synchronous: 'FULL' | 'NORMAL'
+  /** Connections in the PostgreSQL pool. */
+  poolMax: number
+  /** Shown as application_name in pg_stat_activity. */
+  name: string
+  logger: Logger
+}
+
+export function openDatabase<DB> (opts: DatabaseOptions): Kysely<DB> {
+  if (opts.url === undefined) return openSqlite<DB>({ file: opts.sqliteFile, synchronous: opts.synchronous })
+  return openPostgres<DB>(opts.url, opts)
+}
+
+/** int8 (bigint, count(*)) as a JS number: money is at most 10^11 cents, far below 2^53. */
+function parseInt8 (value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} does not fit a JS number`)
+  return n
+}
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
+}
+
+export function openPostgres<DB> (url: string, opts: { poolMax: number, name: string, logger: Logger }): Kysely<DB> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolMax,
+    application_name: opts.name,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    // A transaction left open (a relay waiting on a broker that hangs) gives
+    // its row locks back instead of holding them forever.
+    idle_in_transaction_session_timeout: 60_000,
+    types
+  })
+  // An idle connection the server dropped: the pool replaces it on next use.
+  pool.on('error', (err) => opts.logger.warn({ err }, 'idle database connection lost'))
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+}
+
+export function dialectOf (db: Kysely<any>): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite'
+}
+
+/** Applies the service's migrations (kept in code, in order) at start. On PostgreSQL Kysely's migrator holds an advisory lock, so instances starting together migrate once. */
+export async function migrate (db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  const { error, results } = await migrator.migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error !== undefined || failed !== undefined) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`)
+  }
+}
+
+/* ---- migrations ---------------------------------------------------------- */
+
+/** A 64-bit integer column (money, ids): SQLite's INTEGER already is one; PostgreSQL's integer is 32-bit. */
+export function int64 (db: Kysely<any>): ColumnDataType {
+  return dialectOf(db) === 'postgres' ? 'bigint' : 'integer'
+}
+
+/** A primary key the database numbers: AUTOINCREMENT on SQLite, an identity column on PostgreSQL. Spread into addColumn. */
+export function serialKey (db: Kysely<any>): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] {
+  return dialectOf(db) === 'postgres'
+    ? ['bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()]
+    : ['integer', (c) => c.primaryKey().autoIncrement()]
+}
+
+/* ---- locks --------------------------------------------------------------- */
+
+/**
+ * Whether `SELECT ... FOR UPDATE` exists. SQLite has no row locks and needs
+ * none: one connection per service serialises its transactions.
+ */
+export function hasRowLocks (db: Kysely<any>): boolean {
+  return dialectOf(db) === 'postgres'
+}
+
+/** A stable 32-bit key for an advisory lock name (FNV-1a). */
+function lockKey (name: string): number {
+  let h = 0x811c9dc5
+  for (const ch of Buffer.from(name)) h = Math.imul(h ^ ch, 0x01000193)
+  return h | 0
+}
+
+/**
+ * Inside a transaction: waits until no other transaction holds the lock
+ * `name`, and holds it until this one ends. On PostgreSQL a transaction-scoped
+ * advisory lock (instances starting together seed once); SQLite's single
+ * writer already serialises.
+ */
+export async function lockForSetup (trx: Kysely<any>, name: string): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${lockKey(name)})`.execute(trx)
+}
+
+/* ---- outbox -------------------------------------------------------------- */
+
+/**
+ * PostgreSQL: several relays (one per instance) share the table. Each claims
+ * a batch with `FOR UPDATE SKIP LOCKED` in a transaction, publishes it and
+ * deletes it before commit: no row is published by two relays at once, and a
+ * relay never waits for another's batch. A relay that dies mid-batch rolls
+ * back, and its rows go to the next claim.
+ */
+const claimSkipLocked: OutboxClaim = async (db, batch, publish) =>
+  await db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom('outbox').selectAll().orderBy('id').limit(batch).forUpdate().skipLocked().execute()
+    if (rows.length === 0) return 0
+    await publish(rows)
+    await trx.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
+    return rows.length
+  })
+
+/** How this database's relay claims outbox rows; undefined: the relay's default (SQLite: one relay per file). */
+export function outboxClaim (db: Kysely<any>): OutboxClaim | undefined {
+  return dialectOf(db) === 'postgres' ? claimSkipLocked : undefined
+}

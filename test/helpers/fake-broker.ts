@@ -1,0 +1,49 @@
+import type { Broker } from '../../lib/amqp.js'
+
+/**
+ * What an outbox relay needs of a broker, with every publish recorded.
+ * `hold()` makes publishes wait until `release()` (or fail on `release(err)`),
+ * so a test can keep a relay in the middle of a batch.
+ */
+export function fakeBroker (opts: { delayMs?: number } = {}) {
+  const published: string[] = []
+  const calls = { n: 0 }
+  let gate: { promise: Promise<void>, resolve: () => void, reject: (err: Error) => void } | undefined
+  let failures = 0
+  const broker = {
+    onConnect: () => {},
+    isConnected: () => true,
+    async publishRaw (_name: string, _json: string, envelope: { messageId: string }) {
+      calls.n++
+      if (gate !== undefined) await gate.promise
+      if (opts.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.delayMs))
+      if (failures > 0) {
+        failures--
+        throw new Error('broker away (fake)')
+      }
+      published.push(envelope.messageId)
+    }
+  }
+  return {
+    broker: broker as unknown as Broker,
+    published,
+    /** publishRaw calls, finished or not. */
+    calls,
+    /** Publishes wait from now on. */
+    hold () {
+      let resolve!: () => void
+      let reject!: (err: Error) => void
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+      promise.catch(() => {})
+      gate = { promise, resolve, reject }
+    },
+    release (err?: Error) {
+      const g = gate
+      gate = undefined
+      if (err === undefined) g?.resolve()
+      else g?.reject(err)
+    },
+    /** The next `n` publishes fail. */
+    failNext (n: number) { failures = n }
+  }
+}
