@@ -34,3 +34,11 @@ export function upstreamError (servicio: string, error: Error & { statusCode?: n
   if (codes.some((c) => c !== undefined && TIMEOUT.has(c)) || error.statusCode === 504) return new TiempoAgotadoError(servicio)
   return new RespuestaInvalidaError(servicio)
 }
+
+/* The gateway's own refusals: auth, rate limit, body size. */
+
+export const NoAutorizadoError = createError('GATEWAY_ERR_NO_AUTORIZADO', 'No autorizado', 401)
+
+export const DemasiadasPeticionesError = createError('GATEWAY_ERR_DEMASIADAS_PETICIONES', 'Demasiadas peticiones', 429)
+
+export const CuerpoDemasiadoGrandeError = createError('GATEWAY_ERR_CUERPO_DEMASIADO_GRANDE', 'Cuerpo de la petición demasiado grande', 413)

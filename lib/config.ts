@@ -13,7 +13,7 @@ export function loadConfig<S extends TObject> (schema: S, env: NodeJS.ProcessEnv
     if (raw === undefined || raw === '') continue
     // Conversion would read '50.5' as 50 and '1e3' as 1000: integers must be plain digits.
     if ((field as { type?: unknown }).type === 'integer' && !/^[+-]?\d+$/.test(raw)) {
-      throw new ConfigError(`Invalid environment variable ${key}=${JSON.stringify(raw)}: must be an integer`)
+      throw new ConfigError(`Invalid environment variable ${key}=${JSON.stringify(redact(raw))}: must be an integer`)
     }
     known[key] = raw
   }
@@ -22,10 +22,15 @@ export function loadConfig<S extends TObject> (schema: S, env: NodeJS.ProcessEnv
   const first = errors[0]
   if (first !== undefined) {
     const name = first.instancePath.replace(/^\//, '') || Object.keys(schema.properties).find((k) => !(k in (value as object))) || '(config)'
-    const shown = known[name] === undefined ? '(missing)' : JSON.stringify(known[name])
+    const shown = known[name] === undefined ? '(missing)' : JSON.stringify(redact(known[name]))
     throw new ConfigError(`Invalid environment variable ${name}=${shown}: ${first.message}`)
   }
   return value as Static<S>
+}
+
+/** A password in a URL never reaches a log or the journal. */
+function redact (value: string): string {
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@')
 }
 
 export class ConfigError extends Error {

@@ -1,0 +1,35 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { DemasiadasPeticionesError } from './errors.js'
+
+export interface RateLimitOptions {
+  /** Requests per client per window; 0 turns the limit off. */
+  max: number
+  windowMs: number
+  /** The fingerprint of a valid API key, when the request carries one. */
+  apiKeyOf: (req: FastifyRequest) => string | undefined
+}
+
+/**
+ * Per-client limit on every route: a client is its valid API key, or its IP
+ * address without one (a wrong key counts against the IP, so guessing keys is
+ * limited too). Over the limit: 429 JSON with Retry-After.
+ *
+ * The limiter runs as a root onRequest hook rather than through the plugin's
+ * onRoute machinery, so routes declared before it loaded are limited as well.
+ */
+export const gatewayRateLimit = fp<RateLimitOptions>(async (app, opts) => {
+  if (opts.max === 0) return
+  await app.register(rateLimit, {
+    global: false,
+    max: opts.max,
+    timeWindow: opts.windowMs,
+    keyGenerator: (req) => {
+      const key = opts.apiKeyOf(req)
+      return key === undefined ? `ip:${req.ip}` : `key:${key}`
+    },
+    errorResponseBuilder: () => new DemasiadasPeticionesError()
+  })
+  app.addHook('onRequest', app.rateLimit())
+}, { name: 'gateway-rate-limit', fastify: '5.x' })

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { buildGatewayApp } from '../../gateway/app.js'
+import { loadGatewayConfig } from '../../gateway/config.js'
+import { createLogger } from '../../lib/logger.js'
+import type { Test } from './apps.js'
+
+export interface Hit {
+  method: string
+  url: string
+  headers: Record<string, string | string[] | undefined>
+}
+
+/** A stand-in for usuarios or pagos that answers 200 with what reached it. */
+export async function echoUpstream (t: Test, servicio: string): Promise<{ url: string, hits: Hit[] }> {
+  const app: FastifyInstance = Fastify()
+  const hits: Hit[] = []
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+  app.get('/health/ready', async () => ({ status: 'ok', servicio }))
+  app.all('/*', async (req) => {
+    const hit = { method: req.method, url: req.url, headers: req.headers }
+    hits.push(hit)
+    return { servicio, ...hit }
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { url: `http://127.0.0.1:${portOf(app)}`, hits }
+}
+
+/** A URL where nothing listens: a server that took a port and let it go. */
+export async function deadUrl (): Promise<string> {
+  const app = Fastify()
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = portOf(app)
+  await app.close()
+  return `http://127.0.0.1:${port}`
+}
+
+export interface TestGateway {
+  url: string
+  /** Closes the gateway, flushes its log file and returns its text. */
+  closeAndReadLog: () => Promise<string>
+}
+
+/** The gateway built from env (as server.ts would), on a free port, logging to a file of the test. */
+export async function startGateway (t: Test, env: Record<string, string>): Promise<TestGateway> {
+  const logDir = t.testdir()
+  const config = loadGatewayConfig({ LOG_DIR: logDir, LOG_STDOUT: 'off', ...env })
+  const { logger, flush } = createLogger({ service: 'gateway', ...config })
+  const app = buildGatewayApp(config, logger)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  let closed = false
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await app.close()
+    flush()
+  }
+  t.teardown(close)
+  return {
+    url: `http://127.0.0.1:${portOf(app)}`,
+    async closeAndReadLog () {
+      await close()
+      return readFileSync(join(logDir, 'gateway.log'), 'utf8')
+    }
+  }
+}
+
+function portOf (app: FastifyInstance): number {
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
