@@ -3,7 +3,9 @@ import { loadConfig } from '../lib/config.js'
 import { CommonEnv, Port } from '../lib/env-schema.js'
 
 const { LOG_DIR, LOG_LEVEL, LOG_STDOUT, SHUTDOWN_TIMEOUT_MS } = CommonEnv
-const UpstreamUrl = (url: string) => Type.String({ pattern: '^https?://[^/?#]+/?$', default: url })
+/** One instance's URL, or several separated by commas (round robin). */
+const ONE_URL = 'https?://[^/?#,\\s]+/?'
+const UpstreamUrl = (url: string) => Type.String({ pattern: `^\\s*${ONE_URL}(\\s*,\\s*${ONE_URL})*\\s*$`, default: url })
 
 /* HOST is for usuarios and pagos; the gateway is the public entry point and has its own. */
 export const GatewayEnvSchema = Type.Object({
@@ -18,7 +20,16 @@ export const GatewayEnvSchema = Type.Object({
   /** Longest wait for an upstream's headers, and between two chunks of its body. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   /** Longest wait for each service's /health/ready answer. */
-  HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000 })
+  HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000 }),
+  /** How long an instance that refused a connection is skipped before traffic tries it again. */
+  UPSTREAM_COOLDOWN_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+  /** Comma-separated; when set, /usuarios and /pagos need `Authorization: Bearer <key>` (checked, never echoed, by auth.ts). */
+  GATEWAY_API_KEYS: Type.Optional(Type.String()),
+  /** Requests per client (its API key, or its IP without one) per window; 0 turns the limit off. */
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 6_000 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 60_000 }),
+  /** Largest Content-Length the gateway forwards. */
+  GATEWAY_BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 64 * 1024 })
 })
 export type GatewayConfig = Static<typeof GatewayEnvSchema>
 

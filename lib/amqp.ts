@@ -15,6 +15,20 @@ export interface BrokerOptions {
   /** Shown in the RabbitMQ management UI and `rabbitmqctl list_connections`. */
   connectionName: string
   logger: Logger
+  /** Optional counters (lib/metrics.ts implements them with prom-client). */
+  metrics?: BrokerMetrics
+}
+
+/** Why a message went to a dead-letter queue: it failed its contract, the handler refused it, or retries ran out. */
+export type DeadLetterCause = 'invalid' | 'rejected' | 'exhausted'
+
+/** Hooks the broker calls as messages move; it never imports a metrics library itself. */
+export interface BrokerMetrics {
+  published: (name: MessageName) => void
+  /** A delivery taken from a work queue and settled (whatever its outcome). */
+  consumed: (name: MessageName) => void
+  retried: (name: MessageName) => void
+  deadLettered: (name: MessageName, cause: DeadLetterCause) => void
 }
 
 export interface Envelope {
@@ -128,7 +142,7 @@ export interface BrokerEnvConfig {
   AMQP_RETRY_DELAY_MS: number
 }
 
-export function createBrokerFromConfig (config: BrokerEnvConfig, connectionName: string, logger: Logger): Broker {
+export function createBrokerFromConfig (config: BrokerEnvConfig, connectionName: string, logger: Logger, metrics?: BrokerMetrics): Broker {
   return createBroker({
     url: config.AMQP_URL,
     prefix: config.AMQP_PREFIX,
@@ -136,7 +150,8 @@ export function createBrokerFromConfig (config: BrokerEnvConfig, connectionName:
     maxAttempts: config.AMQP_MAX_INTENTOS,
     retryDelayMs: config.AMQP_RETRY_DELAY_MS,
     connectionName,
-    logger
+    logger,
+    metrics
   })
 }
 
@@ -156,9 +171,17 @@ export function createBroker (opts: BrokerOptions): Broker {
   let connected = false
   let deadLettered = 0
   const connectListeners: Array<() => void> = []
+  // The whole topology (retry and dead-letter queues included) exists as soon
+  // as a service connects, not only after its first publish.
+  const declareAll = async (): Promise<void> => {
+    for (const e of decl.exchanges) await connection.exchangeDeclare(e)
+    for (const q of decl.queues) await connection.queueDeclare(q)
+    for (const b of decl.queueBindings) await connection.queueBind(b)
+  }
   connection.on('connection', () => {
     connected = true
     log.info('broker connected')
+    declareAll().catch((err) => log.warn({ err }, 'topology declaration failed; the publisher declares it again before publishing'))
     for (const l of connectListeners) l()
   })
   connection.on('error', (err) => {
@@ -184,7 +207,7 @@ export function createBroker (opts: BrokerOptions): Broker {
   const consumers: Consumer[] = []
   const lastDepth: Record<ConsumerName, number> = { usuarios: 0, pagos: 0 }
 
-  async function deadLetter (q: QueueTopology, msg: AsyncMessage, reason: string): Promise<void> {
+  async function deadLetter (q: QueueTopology, msg: AsyncMessage, reason: string, cause: DeadLetterCause): Promise<void> {
     await sendChecked({
       exchange: t.deadLetterExchange,
       routingKey: q.deadLetterQueue,
@@ -200,13 +223,14 @@ export function createBroker (opts: BrokerOptions): Broker {
       }
     }, rawBody(msg))
     deadLettered++
+    opts.metrics?.deadLettered(q.routingKey, cause)
     log.error({ queue: q.queue, messageId: msg.messageId, correlationId: msg.correlationId, motivo: reason }, 'message dead-lettered')
   }
 
   /** A transient failure: back to the work queue after a delay, or a dead letter once attempts run out. */
   async function retryLater (q: QueueTopology, msg: AsyncMessage, attempt: number, err: unknown): Promise<void> {
     const reason = `fallo transitorio tras ${attempt} intentos: ${(err as Error)?.message ?? String(err)}`
-    if (attempt >= opts.maxAttempts) return await deadLetter(q, msg, reason)
+    if (attempt >= opts.maxAttempts) return await deadLetter(q, msg, reason, 'exhausted')
     const delay = Math.min(opts.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)
     await sendChecked({
       exchange: '',
@@ -218,6 +242,7 @@ export function createBroker (opts: BrokerOptions): Broker {
       expiration: String(delay),
       headers: { ...msg.headers, [ATTEMPTS_HEADER]: attempt }
     }, rawBody(msg))
+    opts.metrics?.retried(q.routingKey)
     log.warn({ err, queue: q.queue, messageId: msg.messageId, attempt, retryInMs: delay }, 'handler failed, retry scheduled')
   }
 
@@ -234,6 +259,7 @@ export function createBroker (opts: BrokerOptions): Broker {
         contentType: 'application/json',
         timestamp: Math.floor(Date.now() / 1000)
       }, Buffer.from(json))
+      opts.metrics?.published(name)
     },
     consume (consumer, handler) {
       const name = Subscriptions[consumer]
@@ -252,16 +278,18 @@ export function createBroker (opts: BrokerOptions): Broker {
         // and the nack returns the message to the queue.
         const decoded = decodeMessage(name, rawBody(msg))
         if (!decoded.ok) {
-          await deadLetter(q, msg, decoded.reason)
+          await deadLetter(q, msg, decoded.reason, 'invalid')
+          opts.metrics?.consumed(name)
           return ConsumerStatus.ACK
         }
         const attempt = attemptsOf(msg) + 1
         try {
           const result = await handler({ message: decoded.message as never, messageId: msg.messageId, correlationId: msg.correlationId, attempt })
-          if ('deadLetter' in result) await deadLetter(q, msg, result.deadLetter)
+          if ('deadLetter' in result) await deadLetter(q, msg, result.deadLetter, 'rejected')
         } catch (err) {
           await retryLater(q, msg, attempt, err)
         }
+        opts.metrics?.consumed(name)
         return ConsumerStatus.ACK
       })
       sub.on('error', (err) => log.warn({ err, consumer }, 'consumer error'))

@@ -4,10 +4,14 @@ import type { Logger } from 'pino'
 import { createBrokerFromConfig, type Broker } from '../lib/amqp.js'
 import { registerHealthRoutes } from '../lib/health.js'
 import { createHttpApp, type App } from '../lib/http.js'
+import { watchMessaging } from '../lib/metrics.js'
+import { observe } from '../lib/observability.js'
+import { PagosOperations } from '../contracts/http/api.js'
+import { migrate, openDatabase, outboxClaim } from '../lib/db.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
-import { migrate, openSqlite } from '../lib/sqlite.js'
 import { toCentimos } from '../contracts/money.js'
 import type { PagosConfig } from './config.js'
+import { countProcesados } from './metrics.js'
 import { pagoSolicitadoHandler } from './messaging/pago-solicitado-handler.js'
 import { createProcesadorSimulado, type Procesador } from './processor.js'
 import { registerPagosRoutes } from './routes/pagos.js'
@@ -27,15 +31,25 @@ export interface PagosAppOptions {
 /** Builds pagos (database migrated, consumer and relay wired); never listens. */
 export async function buildPagosApp ({ config, logger, messaging = true, procesador }: PagosAppOptions): Promise<App> {
   const app = createHttpApp(logger)
-  const db = openSqlite<PagosDatabase>({
-    file: config.PAGOS_DB_FILE ?? join(config.DATA_DIR, 'pagos.sqlite'),
-    synchronous: config.SQLITE_SYNCHRONOUS
+  const metrics = await observe(app, 'pagos', PagosOperations, config.AMQP_PREFIX)
+  const db = openDatabase<PagosDatabase>({
+    url: config.PAGOS_DATABASE_URL,
+    sqliteFile: config.PAGOS_DB_FILE ?? join(config.DATA_DIR, 'pagos.sqlite'),
+    synchronous: config.SQLITE_SYNCHRONOUS,
+    poolMax: config.DATABASE_POOL_MAX,
+    name: 'pagos',
+    logger
   })
-  await migrate(db, migrations)
+  try {
+    await migrate(db, migrations)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
 
   let broker: Broker | undefined
   let relay: OutboxRelay | undefined
-  const pagos = createPagosStore(db, () => relay?.notify())
+  const pagos = countProcesados(createPagosStore(db, () => relay?.notify()), metrics.registry)
   if (messaging) {
     const proc = procesador ?? createProcesadorSimulado({
       latenciaMs: config.PROCESADOR_LATENCIA_MS,
@@ -43,10 +57,11 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
       limiteCentimos: toCentimos(config.PROCESADOR_LIMITE),
       semilla: config.PROCESADOR_SEMILLA
     })
-    broker = createBrokerFromConfig(config, 'pagos', logger)
-    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
+    broker = createBrokerFromConfig(config, 'pagos', logger, metrics.broker)
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db) })
     broker.consume('pagos', pagoSolicitadoHandler(pagos, proc, logger))
   }
+  watchMessaging(metrics, { db, broker })
 
   const backlog = async (): Promise<number> => relay === undefined ? 0 : await relay.backlog()
   const deadLetter = async (): Promise<number> => await broker?.deadLetterCount('pagos') ?? 0

@@ -172,7 +172,8 @@ t.test('requests reach the right service with method, path, query and body intac
   })
 
   t.test('a path outside both prefixes is a JSON 404', async (t) => {
-    for (const path of ['/', '/usuariosx', '/otro/1', '/pagosx/status']) {
+    // `/` is the dashboard (test/dashboard.test.ts); any other path is not.
+    for (const path of ['/usuariosx', '/otro/1', '/pagosx/status', '/nada.html']) {
       const res = await fetch(`${gw}${path}`)
       t.equal(res.status, 404, path)
       t.same(await json(t, res), { error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' })
@@ -255,11 +256,12 @@ t.test('/health aggregates each service\'s readiness', async (t) => {
   t.test('200 when every service is ready', async (t) => {
     const res = await fetch(`${gw}/health`)
     t.equal(res.status, 200)
+    const instancia = (servicio: string) => ({ instancia: 1, status: 'ok', servicio, broker: 'conectado', disponible: true, peticiones: 0 })
     t.same(await json(t, res), {
       status: 'ok',
       servicios: {
-        usuarios: { status: 'ok', servicio: 'usuarios', broker: 'conectado' },
-        pagos: { status: 'ok', servicio: 'pagos', broker: 'conectado' }
+        usuarios: { status: 'ok', servicio: 'usuarios', broker: 'conectado', instancias: [instancia('usuarios')] },
+        pagos: { status: 'ok', servicio: 'pagos', broker: 'conectado', instancias: [instancia('pagos')] }
       }
     })
   })

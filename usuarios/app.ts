@@ -4,9 +4,13 @@ import type { Logger } from 'pino'
 import { createBrokerFromConfig, type Broker } from '../lib/amqp.js'
 import { registerHealthRoutes } from '../lib/health.js'
 import { createHttpApp, type App } from '../lib/http.js'
+import { watchMessaging } from '../lib/metrics.js'
+import { observe } from '../lib/observability.js'
+import { UsuariosOperations } from '../contracts/http/api.js'
+import { migrate, openDatabase, outboxClaim } from '../lib/db.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
-import { migrate, openSqlite } from '../lib/sqlite.js'
 import type { UsuariosConfig } from './config.js'
+import { countPagos } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
 import { registerPagosRoutes } from './routes/pagos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
@@ -28,22 +32,33 @@ const HOUR_MS = 3_600_000
 /** Builds usuarios (database migrated and seeded, broker wired); never listens. */
 export async function buildUsuariosApp ({ config, logger, messaging = true }: UsuariosAppOptions): Promise<App> {
   const app = createHttpApp(logger)
-  const db = openSqlite<UsuariosDatabase>({
-    file: config.USUARIOS_DB_FILE ?? join(config.DATA_DIR, 'usuarios.sqlite'),
-    synchronous: config.SQLITE_SYNCHRONOUS
+  const metrics = await observe(app, 'usuarios', UsuariosOperations, config.AMQP_PREFIX)
+  const db = openDatabase<UsuariosDatabase>({
+    url: config.USUARIOS_DATABASE_URL,
+    sqliteFile: config.USUARIOS_DB_FILE ?? join(config.DATA_DIR, 'usuarios.sqlite'),
+    synchronous: config.SQLITE_SYNCHRONOUS,
+    poolMax: config.DATABASE_POOL_MAX,
+    name: 'usuarios',
+    logger
   })
-  await migrate(db, migrations)
+  try {
+    await migrate(db, migrations)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
   const cuentas = createCuentasStore(db)
   if (await cuentas.seed()) logger.info('empty database: created Willis and Ana')
 
   let broker: Broker | undefined
   let relay: OutboxRelay | undefined
-  const pagos = createPagosStore(db, () => relay?.notify())
+  const pagos = countPagos(createPagosStore(db, () => relay?.notify()), metrics.registry)
   if (messaging) {
-    broker = createBrokerFromConfig(config, 'usuarios', logger)
-    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS })
+    broker = createBrokerFromConfig(config, 'usuarios', logger, metrics.broker)
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db) })
     broker.consume('usuarios', pagoProcesadoHandler(pagos, logger))
   }
+  watchMessaging(metrics, { db, broker })
 
   registerHealthRoutes(app, {
     servicio: 'usuarios',

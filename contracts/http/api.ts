@@ -1,0 +1,188 @@
+import type { TSchema } from 'typebox'
+import { PagosRoutes } from './pagos.js'
+import { UsuariosRoutes } from './usuarios.js'
+
+/*
+ * Every HTTP operation of usuarios and pagos as it is documented: the route
+ * schema the service validates with (from UsuariosRoutes / PagosRoutes), plus
+ * words and one example per body and response. The services' OpenAPI
+ * documents take their summaries from here, and the gateway builds its
+ * merged document from this list; test/openapi.test.ts checks that it names
+ * every route the services register and that every example fits its schema.
+ */
+
+export interface RouteSchema {
+  params?: TSchema
+  querystring?: TSchema
+  headers?: TSchema
+  body?: TSchema
+  response: Record<number, TSchema>
+}
+
+export interface Operation {
+  method: 'GET' | 'POST'
+  /** Fastify syntax: `/usuarios/:id`. */
+  url: string
+  operationId: string
+  summary: string
+  description?: string
+  tag: string
+  schema: RouteSchema
+  examples?: { body?: unknown, response?: Record<number, unknown> }
+}
+
+const PAGO_ID = '3f1c2a9e-8b7d-4e6f-9a1b-2c3d4e5f6a7b'
+const T0 = '2026-01-15T10:00:00.000Z'
+const T1 = '2026-01-15T10:00:00.120Z'
+const willis = { id: 1, nombre: 'Willis', saldo: 500, creadoEn: T0 }
+const pagoPendiente = { id: PAGO_ID, usuarioId: 1, estado: 'pendiente', monto: 25.5, concepto: 'Libro', motivo: null, creadoEn: T0, actualizadoEn: T0 }
+const pagoCompletado = { ...pagoPendiente, estado: 'completado', motivo: 'Aprobado por el proveedor', actualizadoEn: T1 }
+const pagoProcesado = { id: PAGO_ID, usuarioId: 1, monto: 25.5, concepto: 'Libro', estado: 'completado', motivo: 'Aprobado por el proveedor', correlationId: 'c0ffee42-0000-4000-8000-000000000001', recibidoEn: T0, procesadoEn: T1 }
+const noEncontrado = { error: 'Usuario no encontrado', code: 'USUARIO_NO_ENCONTRADO' }
+const invalido = { error: 'Datos inválidos', code: 'VALIDACION', detalle: '/monto must be greater than 0' }
+
+export const UsuariosOperations: Operation[] = [
+  {
+    method: 'GET',
+    url: '/usuarios',
+    operationId: 'listarUsuarios',
+    summary: 'Lista los usuarios con su saldo, paginada',
+    tag: 'usuarios',
+    schema: UsuariosRoutes.listar,
+    examples: { response: { 200: { usuarios: [willis, { id: 2, nombre: 'Ana', saldo: 700, creadoEn: T0 }], total: 2, limit: 20, offset: 0 } } }
+  },
+  {
+    method: 'POST',
+    url: '/usuarios',
+    operationId: 'crearUsuario',
+    summary: 'Crea un usuario (saldo inicial opcional, 0 por defecto)',
+    description: 'Responde 201 con el usuario y `Location: /usuarios/{id}`.',
+    tag: 'usuarios',
+    schema: UsuariosRoutes.crear,
+    examples: { body: { nombre: 'Eva', saldo: 50 }, response: { 201: { id: 3, nombre: 'Eva', saldo: 50, creadoEn: T0 }, 400: invalido } }
+  },
+  {
+    method: 'GET',
+    url: '/usuarios/:id',
+    operationId: 'obtenerUsuario',
+    summary: 'Un usuario y su saldo',
+    tag: 'usuarios',
+    schema: UsuariosRoutes.obtener,
+    examples: { response: { 200: willis, 404: noEncontrado } }
+  },
+  {
+    method: 'POST',
+    url: '/usuarios/:id/recargar',
+    operationId: 'recargarSaldo',
+    summary: 'Suma un importe al saldo',
+    description: 'Con `Idempotency-Key`, repetir la petición devuelve la respuesta original sin recargar dos veces.',
+    tag: 'usuarios',
+    schema: UsuariosRoutes.recargar,
+    examples: {
+      body: { monto: 20 },
+      response: {
+        200: { mensaje: 'Recarga realizada', usuario: { ...willis, saldo: 520 }, recarga: { id: 1, monto: 20, creadoEn: T0 } },
+        404: noEncontrado,
+        422: { error: 'Idempotency-Key ya usada con una petición distinta', code: 'IDEMPOTENCY_KEY_REUTILIZADA' }
+      }
+    }
+  },
+  {
+    method: 'POST',
+    url: '/usuarios/:id/pagar',
+    operationId: 'pagar',
+    summary: 'Solicita un pago: debita el saldo y lo deja pendiente',
+    description: 'En una transacción comprueba `saldo >= monto`, debita, registra el pago `pendiente` y encola `pago.solicitado`. ' +
+      'Sin cuerpo paga el importe por defecto (`PAGO_MONTO_DEFECTO`). El pago pasa después a `completado` o `fallido` (con devolución): ' +
+      'síguelo en `Location`. Con `Idempotency-Key`, repetir la petición devuelve la respuesta original y no crea otro pago.',
+    tag: 'pagos',
+    schema: UsuariosRoutes.pagar,
+    examples: {
+      body: { monto: 25.5, concepto: 'Libro' },
+      response: {
+        202: { mensaje: 'Solicitud de pago enviada', usuario: { ...willis, saldo: 474.5 }, pago: pagoPendiente },
+        404: noEncontrado,
+        409: { error: 'Saldo insuficiente', code: 'SALDO_INSUFICIENTE', saldo: 10, monto: 25.5 },
+        422: { error: 'Idempotency-Key ya usada con una petición distinta', code: 'IDEMPOTENCY_KEY_REUTILIZADA' }
+      }
+    }
+  },
+  {
+    method: 'GET',
+    url: '/usuarios/:id/pagos',
+    operationId: 'listarPagosDeUsuario',
+    summary: 'Los pagos de un usuario, los más recientes primero',
+    tag: 'pagos',
+    schema: UsuariosRoutes.listarPagos,
+    examples: { response: { 200: { pagos: [pagoCompletado], total: 1, limit: 20, offset: 0 }, 404: noEncontrado } }
+  },
+  {
+    method: 'GET',
+    url: '/usuarios/:id/pagos/:pagoId',
+    operationId: 'obtenerPagoDeUsuario',
+    summary: 'Un pago de un usuario: pendiente, completado o fallido',
+    tag: 'pagos',
+    schema: UsuariosRoutes.obtenerPago,
+    examples: { response: { 200: pagoCompletado, 404: { error: 'Pago no encontrado', code: 'PAGO_NO_ENCONTRADO' } } }
+  }
+]
+
+export const PagosOperations: Operation[] = [
+  {
+    method: 'GET',
+    url: '/pagos/status',
+    operationId: 'estadoPagos',
+    summary: 'Estado del procesador de pagos, con cifras reales',
+    tag: 'procesador',
+    schema: PagosRoutes.status,
+    examples: {
+      response: {
+        200: { mensaje: 'Microservicio de pagos activo', status: 'running', broker: { conectado: true }, procesados: 12, fallidos: 1, deadLetter: 0, outboxPendientes: 0, uptimeSegundos: 3600 }
+      }
+    }
+  },
+  {
+    method: 'POST',
+    url: '/pagos/procesar',
+    operationId: 'procesarPagos',
+    summary: 'Compatibilidad con el sistema original: el procesamiento es automático',
+    tag: 'procesador',
+    schema: PagosRoutes.procesar,
+    examples: { response: { 200: { mensaje: 'Microservicio de pagos está procesando mensajes automáticamente' } } }
+  },
+  {
+    method: 'GET',
+    url: '/pagos/:id',
+    operationId: 'obtenerPagoProcesado',
+    summary: 'El registro de pagos de un pago procesado',
+    tag: 'procesador',
+    schema: PagosRoutes.obtener,
+    examples: { response: { 200: pagoProcesado, 404: { error: 'Pago no encontrado', code: 'PAGO_NO_ENCONTRADO' } } }
+  },
+  {
+    method: 'GET',
+    url: '/pagos',
+    operationId: 'listarPagosProcesados',
+    summary: 'Pagos procesados, filtrables por usuario y estado',
+    tag: 'procesador',
+    schema: PagosRoutes.listar,
+    examples: { response: { 200: { pagos: [pagoProcesado], total: 1, limit: 20, offset: 0 } } }
+  }
+]
+
+/** What each status means, for every operation that declares it. */
+export const ResponseDescriptions: Record<number, string> = {
+  200: 'OK',
+  201: 'Creado',
+  202: 'Aceptado: el pago queda pendiente',
+  400: 'Datos inválidos (`detalle` dice cuál)',
+  401: 'Falta la clave de API o no es válida (solo con `GATEWAY_API_KEYS`)',
+  404: 'No encontrado',
+  409: 'Saldo insuficiente: no se debita nada',
+  413: 'Cuerpo de la petición demasiado grande',
+  422: 'La Idempotency-Key ya se usó con una petición distinta',
+  429: 'Demasiadas peticiones: espera lo que indica `Retry-After`',
+  502: 'El servicio respondió de forma inválida',
+  503: 'Servicio no disponible (o no listo)',
+  504: 'El servicio no respondió a tiempo'
+}

@@ -1,0 +1,38 @@
+import { Counter, type Registry } from 'prom-client'
+import type { PagosStore } from './store/pagos-store.js'
+
+/**
+ * The payment lifecycle as usuarios sees it, counted where it happens (the
+ * store's transactions): accepted, then completed, or failed and refunded.
+ * A replayed Idempotency-Key or a duplicated message counts nothing.
+ */
+export function countPagos (store: PagosStore, registry: Registry): PagosStore {
+  const registers = [registry]
+  const requested = new Counter({ name: 'payments_requested_total', help: 'Payments accepted (202): balance debited, pago.solicitado in the outbox', registers })
+  const completed = new Counter({ name: 'payments_completed_total', help: 'Payments that ended completado', registers })
+  const failed = new Counter({ name: 'payments_failed_total', help: 'Payments that ended fallido', registers })
+  const refunded = new Counter({ name: 'payments_refunded_total', help: 'Failed payments whose amount went back to the balance', registers })
+  const refundedCents = new Counter({ name: 'payments_refunded_cents_total', help: 'Amount refunded, in cents', registers })
+  return {
+    ...store,
+    async pagar (s: Parameters<PagosStore['pagar']>[0]) {
+      const result = await store.pagar(s)
+      if (result.status === 202 && !result.replayed) requested.inc()
+      return result
+    },
+    async aplicarResultado (m: Parameters<PagosStore['aplicarResultado']>[0]) {
+      const result = await store.aplicarResultado(m)
+      if (result.kind === 'aplicado') {
+        if (m.estado === 'completado') {
+          completed.inc()
+        } else {
+          // usuarios refunds a failed payment in the same transaction that marks it fallido.
+          failed.inc()
+          refunded.inc()
+          refundedCents.inc(m.montoCentimos)
+        }
+      }
+      return result
+    }
+  }
+}
