@@ -13,6 +13,7 @@
 import { Connection, type SyncMessage } from 'rabbitmq-client'
 import { topology, type ConsumerName } from '../../contracts/topology.js'
 import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../amqp.js'
+import { parseAmqpUrl } from '../amqp-url.js'
 
 const [command, ...rest] = process.argv.slice(2)
 const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')
@@ -24,7 +25,7 @@ if ((command !== 'list' && command !== 'replay') || !(limit > 0)) {
 }
 
 const t = topology(process.env.AMQP_PREFIX ?? 'pagos')
-const rabbit = new Connection({ url: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', connectionTimeout: 5000 })
+const rabbit = new Connection({ ...parseAmqpUrl(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'), connectionTimeout: 5000 })
 rabbit.on('error', (err) => console.error(`broker: ${String(err)}`))
 const ch = await rabbit.acquire()
 await ch.confirmSelect()
