@@ -62,6 +62,18 @@ export function dialectOf (db: Kysely<any>): DialectName {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite'
 }
 
+/** Opens the service's database and brings it to the latest migration (closing it again if that fails). */
+export async function openMigrated<DB> (opts: DatabaseOptions, migrations: Record<string, Migration>): Promise<Kysely<DB>> {
+  const db = openDatabase<DB>(opts)
+  try {
+    await migrate(db, migrations)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
+  return db
+}
+
 /** Applies the service's migrations (kept in code, in order) at start. On PostgreSQL Kysely's migrator holds an advisory lock, so instances starting together migrate once. */
 export async function migrate (db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })

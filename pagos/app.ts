@@ -7,7 +7,7 @@ import { createHttpApp, type App } from '../lib/http.js'
 import { watchMessaging } from '../lib/metrics.js'
 import { observe } from '../lib/observability.js'
 import { PagosOperations } from '../contracts/http/api.js'
-import { migrate, openDatabase, outboxClaim } from '../lib/db.js'
+import { openMigrated, outboxClaim } from '../lib/db.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
 import { toCentimos } from '../contracts/money.js'
 import type { PagosConfig } from './config.js'
@@ -32,20 +32,14 @@ export interface PagosAppOptions {
 export async function buildPagosApp ({ config, logger, messaging = true, procesador }: PagosAppOptions): Promise<App> {
   const app = createHttpApp(logger)
   const metrics = await observe(app, 'pagos', PagosOperations, config.AMQP_PREFIX)
-  const db = openDatabase<PagosDatabase>({
+  const db = await openMigrated<PagosDatabase>({
     url: config.PAGOS_DATABASE_URL,
     sqliteFile: config.PAGOS_DB_FILE ?? join(config.DATA_DIR, 'pagos.sqlite'),
     synchronous: config.SQLITE_SYNCHRONOUS,
     poolMax: config.DATABASE_POOL_MAX,
     name: 'pagos',
     logger
-  })
-  try {
-    await migrate(db, migrations)
-  } catch (err) {
-    await db.destroy()
-    throw err
-  }
+  }, migrations)
 
   let broker: Broker | undefined
   let relay: OutboxRelay | undefined

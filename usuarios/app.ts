@@ -7,7 +7,7 @@ import { createHttpApp, type App } from '../lib/http.js'
 import { watchMessaging } from '../lib/metrics.js'
 import { observe } from '../lib/observability.js'
 import { UsuariosOperations } from '../contracts/http/api.js'
-import { migrate, openDatabase, outboxClaim } from '../lib/db.js'
+import { openMigrated, outboxClaim } from '../lib/db.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
 import type { UsuariosConfig } from './config.js'
 import { countPagos } from './metrics.js'
@@ -33,20 +33,14 @@ const HOUR_MS = 3_600_000
 export async function buildUsuariosApp ({ config, logger, messaging = true }: UsuariosAppOptions): Promise<App> {
   const app = createHttpApp(logger)
   const metrics = await observe(app, 'usuarios', UsuariosOperations, config.AMQP_PREFIX)
-  const db = openDatabase<UsuariosDatabase>({
+  const db = await openMigrated<UsuariosDatabase>({
     url: config.USUARIOS_DATABASE_URL,
     sqliteFile: config.USUARIOS_DB_FILE ?? join(config.DATA_DIR, 'usuarios.sqlite'),
     synchronous: config.SQLITE_SYNCHRONOUS,
     poolMax: config.DATABASE_POOL_MAX,
     name: 'usuarios',
     logger
-  })
-  try {
-    await migrate(db, migrations)
-  } catch (err) {
-    await db.destroy()
-    throw err
-  }
+  }, migrations)
   const cuentas = createCuentasStore(db)
   if (await cuentas.seed()) logger.info('empty database: created Willis and Ana')
 

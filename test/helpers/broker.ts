@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './faults.js'
 import { waitFor } from './poll.js'
 
 const run = promisify(execFile)
@@ -20,17 +20,6 @@ export interface PrivateBroker {
   startApp: () => Promise<void>
   closeAllConnections: () => Promise<void>
   shutdown: () => Promise<void>
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
 }
 
 async function ctl (node: string, ...args: string[]): Promise<string> {
