@@ -2,11 +2,12 @@ import http from 'node:http'
 
 /* Bookkeeping requests of the bench (not the measured load): keep-alive, JSON. */
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
+const defaultAgent = new http.Agent({ keepAlive: true, maxSockets: 32 })
 
 export interface JsonResponse { status: number, json: any }
 
-export async function requestJson (url: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+/** A JSON request over a keep-alive pool (lighter than fetch: the client shares the cores with what it measures). */
+export async function requestJson (url: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}, agent: http.Agent = defaultAgent): Promise<JsonResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return await new Promise((resolve, reject) => {
     const req = http.request(url, {

@@ -18,6 +18,7 @@ import http from 'node:http'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
 import { startCluster, type Cluster } from '../test/helpers/system.js'
+import { requestJson, type JsonResponse } from './http-client.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
@@ -48,28 +49,8 @@ interface Result {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
 
-/** A JSON request over a keep-alive pool (lighter than fetch: the client shares the cores). */
-async function request (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body)
-  return await new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, {
-      method,
-      agent,
-      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-    }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => { text += c })
-      res.on('end', () => {
-        let json: unknown
-        try { json = JSON.parse(text) } catch { json = text }
-        resolve({ status: res.statusCode ?? 0, json })
-      })
-    })
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')))
-    req.on('error', reject)
-    req.end(payload)
-  })
+async function request (base: string, method: string, path: string, body?: unknown): Promise<JsonResponse> {
+  return await requestJson(`${base}${path}`, method, body, {}, agent)
 }
 
 /** User + system CPU time of a process, in ms (Linux); 0 elsewhere. */
