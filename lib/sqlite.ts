@@ -1,11 +1,41 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely'
 
 export interface SqliteOptions {
   file: string
   synchronous: 'FULL' | 'NORMAL'
+}
+
+/** Distinct SQL texts kept compiled; Kysely's queries use a few dozen, `IN (?, ?, …)` lists add one per length. */
+const STATEMENT_CACHE = 500
+
+/**
+ * Kysely's SQLite driver calls `prepare(sql)` for every query, and
+ * better-sqlite3 compiles the SQL again each time (18–32 µs, about 9 times
+ * per payment; bench/FINDINGS.md §4). The SQL text of a Kysely query is
+ * stable and its values are parameters, so compiled statements are kept by
+ * text. Safe on one connection: the driver runs one query at a time, so a
+ * statement is never used by two queries at once.
+ */
+export function cachingStatements (database: Database.Database, size = STATEMENT_CACHE): SqliteDatabase {
+  const statements = new Map<string, Database.Statement>()
+  return {
+    close: () => { statements.clear(); database.close() },
+    prepare (sql: string) {
+      let stmt = statements.get(sql)
+      if (stmt !== undefined) {
+        // Least recently used first: a hit moves to the end.
+        statements.delete(sql)
+      } else {
+        stmt = database.prepare(sql)
+        if (statements.size >= size) statements.delete(statements.keys().next().value!)
+      }
+      statements.set(sql, stmt)
+      return stmt
+    }
+  }
 }
 
 /**
@@ -20,6 +50,5 @@ export function openSqlite<DB> (opts: SqliteOptions): Kysely<DB> {
   database.pragma(`synchronous = ${opts.synchronous}`)
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) })
 }
-

@@ -1,6 +1,7 @@
 import type { PagoProcesado } from '../../contracts/http/pagos.js'
 import type { PagoSolicitadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
+import { createTransact } from '../../lib/group-commit.js'
 import { outboxRow } from '../../lib/outbox.js'
 import type { Resultado } from '../processor.js'
 import type { PagosDb, PagosTable } from './schema.js'
@@ -28,6 +29,8 @@ export interface Filtro {
 }
 
 export function createPagosStore (db: PagosDb, onOutbox: () => void) {
+  // Results of deliveries handled together commit together (lib/group-commit.ts).
+  const transact = createTransact(db)
   return {
     async yaProcesado (pagoId: string): Promise<boolean> {
       return (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
@@ -39,7 +42,7 @@ export function createPagosStore (db: PagosDb, onOutbox: () => void) {
      * nothing and publishes nothing.
      */
     async registrar (s: PagoSolicitadoV1, r: Resultado, correlationId: string | null, recibidoEn: string): Promise<boolean> {
-      const inserted = await db.transaction().execute(async (trx) => {
+      const inserted = await transact(async (trx) => {
         const procesadoEn = new Date().toISOString()
         const res = await trx.insertInto('pagos').values({
           id: s.pagoId,

@@ -4,6 +4,7 @@ import type { PagarResponse, PagoUsuario } from '../../contracts/http/usuarios.j
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
 import { hasRowLocks } from '../../lib/db.js'
+import { createTransact } from '../../lib/group-commit.js'
 import { outboxRow } from '../../lib/outbox.js'
 import { PagoNoEncontrado, SALDO_INSUFICIENTE, UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
@@ -25,6 +26,8 @@ export type ResultadoPago = Stored<PagarResponse> | Stored<SaldoInsuficienteBody
 export type Aplicacion = { kind: 'aplicado' | 'duplicado' } | { kind: 'rechazado', motivo: string }
 
 export function createPagosStore (db: UsuariosDb, onOutbox: () => void) {
+  // Accepts and results arriving together commit together (lib/group-commit.ts).
+  const transact = createTransact(db)
   return {
     /**
      * One transaction: check and debit the balance (a guarded UPDATE, so two
@@ -34,7 +37,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void) {
     async pagar (s: SolicitudPago): Promise<ResultadoPago & { replayed: boolean }> {
       const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operacion: 'pagar' as const, clave: s.idempotencyKey }
       const fingerprint = huella({ montoCentimos: s.montoCentimos, concepto: s.concepto })
-      const result = await db.transaction().execute(async (trx) => await withIdempotency<PagarResponse | SaldoInsuficienteBody>(trx, key, fingerprint, async () => {
+      const result = await transact(async (trx) => await withIdempotency<PagarResponse | SaldoInsuficienteBody>(trx, key, fingerprint, async () => {
         const usuario = await trx.updateTable('usuarios')
           .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', s.montoCentimos) }))
           .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', s.montoCentimos)
@@ -83,7 +86,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void) {
      * for one payment see each other's outcome rather than a stale `pendiente`.
      */
     async aplicarResultado (m: PagoProcesadoV1): Promise<Aplicacion> {
-      return await db.transaction().execute(async (trx): Promise<Aplicacion> => {
+      return await transact(async (trx): Promise<Aplicacion> => {
         const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
           .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
         if (pago === undefined) return { kind: 'rechazado', motivo: `pago ${m.pagoId} desconocido` }
