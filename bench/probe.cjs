@@ -108,6 +108,10 @@ if (file !== undefined) {
       delayMaxMs: ms(loopDelay.max),
       utilization: performance.eventLoopUtilization().utilization
     }
-    writeFileSync(file, JSON.stringify({ sqlite, eventLoop }, null, 2))
+    // What the process held when stopped, without forcing a GC: V8 heap vs the rest.
+    const mb = (n) => Math.round(n / 1048576 * 10) / 10
+    const memoryAtExit = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]))
+    memoryAtExit.heapSpaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]))
+    writeFileSync(file, JSON.stringify({ sqlite, eventLoop, memoryAtExit }, null, 2))
   })
 }
