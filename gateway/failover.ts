@@ -30,12 +30,19 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
     connect: { timeout: opts.connectTimeoutMs }
   })
   const { balancer } = opts
+  // Parsed once: `new URL()` per request showed in the profile.
+  const hosts = new Map(balancer.instances.map((i) => [i.origin, new URL(i.origin).host]))
+  const hostOf = (origin: string): string => hosts.get(origin) ?? new URL(origin).host
   return agent.compose((dispatch) => (dispatchOpts, handler) => {
     const tried = new Set<string>()
     const attempt = (origin: string): boolean => {
       tried.add(origin)
       let started = false
-      return dispatch({ ...dispatchOpts, origin, headers: withHost(dispatchOpts.headers, origin) }, {
+      const host = hostOf(origin)
+      // reply-from already set the Host of the instance it picked: the first attempt goes as it is.
+      const given = dispatchOpts.headers as Record<string, unknown> | null | undefined
+      const sameHost = String(dispatchOpts.origin) === origin && given?.host === host && given.Host === undefined
+      return dispatch(sameHost ? dispatchOpts : { ...dispatchOpts, origin, headers: withHost(dispatchOpts.headers, host) }, {
         onRequestStart (controller, context) {
           started = true
           handler.onRequestStart?.(controller, context)
@@ -72,8 +79,7 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
 }
 
 /** The Host header names the instance the request goes to. */
-function withHost (headers: Dispatcher.DispatchOptions['headers'], origin: string): Dispatcher.DispatchOptions['headers'] {
-  const host = new URL(origin).host
+function withHost (headers: Dispatcher.DispatchOptions['headers'], host: string): Dispatcher.DispatchOptions['headers'] {
   if (headers === undefined || headers === null) return { host }
   if (Array.isArray(headers)) {
     const out: string[] = []

@@ -6,6 +6,8 @@ import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { RutaInvalidaError, upstreamError } from './errors.js'
 import { createFailoverDispatcher } from './failover.js'
 
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
+
 export interface Upstream {
   /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
   servicio: string
@@ -64,12 +66,19 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
         // (keep-alive race); a count above 0 also turns off reply-from's
         // default of retrying a GET answered 503 up to 10 times.
         retriesCount: 1,
-        rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id }),
+        // Both header objects are fresh copies made for this request (reply-from
+        // copies the client's, undici parses the upstream's): changed in place,
+        // not spread into yet another object.
+        rewriteRequestHeaders: (req, headers) => {
+          headers['x-request-id'] = req.id
+          return headers
+        },
         rewriteHeaders: (headers, req) => {
           // reply-from copies hop-by-hop headers: the upstream's `connection:
           // keep-alive` would override a client's `Connection: close`.
-          const { connection: _c, 'keep-alive': _k, 'proxy-connection': _p, upgrade: _u, trailer: _t, ...rest } = headers
-          return req === undefined ? rest : { ...rest, 'x-request-id': req.id }
+          for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
+          if (req !== undefined) headers['x-request-id'] = req.id
+          return headers
         },
         onError: (reply, { error }) => {
           const err = upstreamError(upstream.servicio, error)
