@@ -8,6 +8,7 @@ import { watchMessaging } from '../lib/metrics.js'
 import { observe } from '../lib/observability.js'
 import { PagosOperations } from '../contracts/http/api.js'
 import { openMigrated, outboxClaim } from '../lib/db.js'
+import { createTransact, type Transact } from '../lib/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
 import { toCentimos } from '../contracts/money.js'
 import type { PagosConfig } from './config.js'
@@ -43,7 +44,9 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
 
   let broker: Broker | undefined
   let relay: OutboxRelay | undefined
-  const pagos = countProcesados(createPagosStore(db, () => relay?.notify()), metrics.registry)
+  // One group commit per database: payment writes and the relay's deletes of a turn share an fsync.
+  const transact = createTransact(db)
+  const pagos = countProcesados(createPagosStore(db, () => relay?.notify(), transact), metrics.registry)
   if (messaging) {
     const proc = procesador ?? createProcesadorSimulado({
       latenciaMs: config.PROCESADOR_LATENCIA_MS,
@@ -52,7 +55,7 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
       semilla: config.PROCESADOR_SEMILLA
     })
     broker = createBrokerFromConfig(config, 'pagos', logger, metrics.broker)
-    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db) })
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db), transact: transact as unknown as Transact<OutboxDatabase> })
     broker.consume('pagos', pagoSolicitadoHandler(pagos, proc, logger))
   }
   watchMessaging(metrics, { db, broker })

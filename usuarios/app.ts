@@ -8,6 +8,7 @@ import { watchMessaging } from '../lib/metrics.js'
 import { observe } from '../lib/observability.js'
 import { UsuariosOperations } from '../contracts/http/api.js'
 import { openMigrated, outboxClaim } from '../lib/db.js'
+import { createTransact, type Transact } from '../lib/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
 import type { UsuariosConfig } from './config.js'
 import { countPagos } from './metrics.js'
@@ -46,10 +47,12 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
 
   let broker: Broker | undefined
   let relay: OutboxRelay | undefined
-  const pagos = countPagos(createPagosStore(db, () => relay?.notify()), metrics.registry)
+  // One group commit per database: payment writes and the relay's deletes of a turn share an fsync.
+  const transact = createTransact(db)
+  const pagos = countPagos(createPagosStore(db, () => relay?.notify(), transact), metrics.registry)
   if (messaging) {
     broker = createBrokerFromConfig(config, 'usuarios', logger, metrics.broker)
-    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db) })
+    relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db), transact: transact as unknown as Transact<OutboxDatabase> })
     broker.consume('usuarios', pagoProcesadoHandler(pagos, logger))
   }
   watchMessaging(metrics, { db, broker })

@@ -28,9 +28,7 @@ export interface Filtro {
   offset: number
 }
 
-export function createPagosStore (db: PagosDb, onOutbox: () => void) {
-  // Results of deliveries handled together commit together (lib/group-commit.ts).
-  const transact = createTransact(db)
+export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
   return {
     async yaProcesado (pagoId: string): Promise<boolean> {
       return (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined

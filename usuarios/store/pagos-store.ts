@@ -25,9 +25,7 @@ export type ResultadoPago = Stored<PagarResponse> | Stored<SaldoInsuficienteBody
 /** What consuming a `pago.procesado` did; a dead letter carries its reason. */
 export type Aplicacion = { kind: 'aplicado' | 'duplicado' } | { kind: 'rechazado', motivo: string }
 
-export function createPagosStore (db: UsuariosDb, onOutbox: () => void) {
-  // Accepts and results arriving together commit together (lib/group-commit.ts).
-  const transact = createTransact(db)
+export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   return {
     /**
      * One transaction: check and debit the balance (a guarded UPDATE, so two
