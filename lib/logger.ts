@@ -11,7 +11,7 @@ export interface LoggerOptions {
 
 export interface ServiceLogger {
   logger: Logger
-  /** Writes buffered lines to the file; call before exit. */
+  /** Writes buffered lines to the file and stdout; call before exit. */
   flush: () => void
 }
 
@@ -19,11 +19,17 @@ export interface ServiceLogger {
 export function createLogger (opts: LoggerOptions): ServiceLogger {
   const file = pino.destination({ dest: join(opts.LOG_DIR, `${opts.service}.log`), mkdir: true, sync: false })
   const streams: StreamEntry[] = [{ level: 'trace', stream: file }]
+  let json: ReturnType<typeof pino.destination> | undefined
   const stdout = opts.LOG_STDOUT === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'off') : opts.LOG_STDOUT
   if (stdout === 'pretty') {
     streams.push({ level: 'trace', stream: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) })
   } else if (stdout === 'json') {
-    streams.push({ level: 'trace', stream: process.stdout })
+    // Not process.stdout: on a pipe (the journal, a supervisor) Node writes
+    // it synchronously, line by line, on the event loop. An async
+    // destination on fd 1 writes what accumulated while the last write was
+    // in flight, like the file.
+    json = pino.destination({ dest: 1, sync: false })
+    streams.push({ level: 'trace', stream: json })
   }
   const logger = pino({
     level: opts.LOG_LEVEL,
@@ -34,7 +40,9 @@ export function createLogger (opts: LoggerOptions): ServiceLogger {
   return {
     logger,
     flush: () => {
-      try { file.flushSync() } catch { /* not ready yet: nothing buffered */ }
+      for (const dest of [file, json]) {
+        try { dest?.flushSync() } catch { /* not ready yet: nothing buffered */ }
+      }
     }
   }
 }
