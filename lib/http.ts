@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import Fastify, { type FastifyError, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 
@@ -30,9 +30,11 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * a JSON body (`"monto": true` must not become 1) and checks `multipleOf: 0.01`
  * exactly; path and query values are converted from strings.
  */
-export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT): App {
+export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController?: LogController): App {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's own per-request lines when undefined; the gateway passes its own.
+    logController,
     bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     routerOptions: { ignoreTrailingSlash: true },
