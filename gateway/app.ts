@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { createHttpApp, type App } from '../lib/http.js'
+import { BODY_LIMIT, createHttpApp, type App } from '../lib/http.js'
 import { createMetrics, metricsPlugin } from '../lib/metrics.js'
 import { createApiKeys, gatewayAuth, parseApiKeys } from './auth.js'
 import { gatewayBodyLimit } from './body-limit.js'
@@ -10,10 +10,11 @@ import { registerHealthRoutes } from './health.js'
 import { gatewayUpstreamMetrics } from './metrics.js'
 import { createUpstream, registerUpstream, type Upstream } from './proxy.js'
 import { gatewayRateLimit } from './rate-limit.js'
+import { GatewayRequestLog } from './request-log.js'
 
 /** The public entry point: routes, request ids, API keys, limits, health. Never listens. */
 export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {
-  const app = createHttpApp(logger)
+  const app = createHttpApp(logger, BODY_LIMIT, new GatewayRequestLog())
   const upstreams: Upstream[] = [
     createUpstream('usuarios', config.USUARIOS_URL, config.UPSTREAM_COOLDOWN_MS),
     createUpstream('pagos', config.PAGOS_URL, config.UPSTREAM_COOLDOWN_MS)
