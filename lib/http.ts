@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyError, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
+import { OneLinePerRequest } from './request-log.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -30,10 +31,9 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * a JSON body (`"monto": true` must not become 1) and checks `multipleOf: 0.01`
  * exactly; path and query values are converted from strings.
  */
-export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController?: LogController): App {
+export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest()): App {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // Fastify's own per-request lines when undefined; the gateway passes its own.
     logController,
     bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
