@@ -34,7 +34,8 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
      */
     async pagar (s: SolicitudPago): Promise<ResultadoPago & { replayed: boolean }> {
       const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operacion: 'pagar' as const, clave: s.idempotencyKey }
-      const fingerprint = huella({ montoCentimos: s.montoCentimos, concepto: s.concepto })
+      // A SHA-256 per payment only when there is a key to compare it with.
+      const fingerprint = key === undefined ? '' : huella({ montoCentimos: s.montoCentimos, concepto: s.concepto })
       const result = await transact(async (trx) => await withIdempotency<PagarResponse | SaldoInsuficienteBody>(trx, key, fingerprint, async () => {
         const usuario = await trx.updateTable('usuarios')
           .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', s.montoCentimos) }))
