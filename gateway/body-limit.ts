@@ -8,7 +8,9 @@ import { CuerpoDemasiadoGrandeError } from './errors.js'
  * streams on, and the service's own 64 KiB limit answers 413.
  */
 export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => {
-  app.addHook('onRequest', async (req) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) throw new CuerpoDemasiadoGrandeError()
+  // A callback hook, not an async one: it runs on every request, and needs no promise.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) done(new CuerpoDemasiadoGrandeError())
+    else done()
   })
 }, { name: 'gateway-body-limit', fastify: '5.x' })

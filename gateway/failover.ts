@@ -34,9 +34,9 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
   const hosts = new Map(balancer.instances.map((i) => [i.origin, new URL(i.origin).host]))
   const hostOf = (origin: string): string => hosts.get(origin) ?? new URL(origin).host
   return agent.compose((dispatch) => (dispatchOpts, handler) => {
-    const tried = new Set<string>()
+    // Made only when an instance could not be reached (most requests never need it).
+    let tried: Set<string> | undefined
     const attempt = (origin: string): boolean => {
-      tried.add(origin)
       let started = false
       const host = hostOf(origin)
       // reply-from already set the Host of the instance it picked: the first attempt goes as it is.
@@ -64,6 +64,8 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
           const code = (err as { code?: string }).code
           if (!started && code !== undefined && NOT_CONNECTED.has(code)) {
             balancer.markDown(origin)
+            tried ??= new Set()
+            tried.add(origin)
             const next = balancer.pick(tried)
             if (next !== undefined) {
               attempt(next.origin)

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, onResponseHookHandler, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Histogram } from 'prom-client'
 import { DURATION_BUCKETS, type Metrics } from '../lib/metrics.js'
@@ -32,20 +32,28 @@ export const gatewayUpstreamMetrics = fp<UpstreamMetricsOptions>(async (app, { m
   })
   for (const upstream of upstreams) for (const status of ['502', '503', '504']) errors.inc({ upstream, status_code: status }, 0)
 
-  const upstreamOf = (req: FastifyRequest): string | undefined => {
-    const route = req.routeOptions.url
-    return route === undefined ? undefined : upstreams.find((u) => route === `/${u}` || route.startsWith(`/${u}/`))
+  // Hooks on the proxied routes only, bound to their upstream when the route
+  // is declared: nothing per request on other routes, no prefix matching.
+  const calledAt = new WeakMap<FastifyRequest, number>()
+  const startCall: preHandlerHookHandler = (req, _reply, done) => {
+    calledAt.set(req, performance.now())
+    done()
   }
-  const started = new WeakMap<FastifyRequest, { upstream: string, at: bigint }>()
-  app.addHook('preHandler', async (req) => {
-    const upstream = upstreamOf(req)
-    if (upstream !== undefined) started.set(req, { upstream, at: process.hrtime.bigint() })
-  })
-  app.addHook('onResponse', async (req, reply) => {
-    const call = started.get(req)
-    if (call === undefined) return
-    const labels = { upstream: call.upstream, status_code: String(reply.statusCode) }
-    latency.observe(labels, Number(process.hrtime.bigint() - call.at) / 1e9)
-    if (reply.statusCode >= 500) errors.inc(labels)
+  app.addHook('onRoute', (route) => {
+    const upstream = upstreams.find((u) => route.url === `/${u}` || route.url.startsWith(`/${u}/`))
+    if (upstream === undefined) return
+    const endCall: onResponseHookHandler = (req, reply, done) => {
+      const at = calledAt.get(req)
+      if (at !== undefined) {
+        const labels = { upstream, status_code: String(reply.statusCode) }
+        latency.observe(labels, (performance.now() - at) / 1000)
+        if (reply.statusCode >= 500) errors.inc(labels)
+      }
+      done()
+    }
+    route.preHandler = [...hooksOf(route.preHandler), startCall]
+    route.onResponse = [...hooksOf(route.onResponse), endCall]
   })
 }, { name: 'gateway-upstream-metrics', fastify: '5.x' })
+
+const hooksOf = <H>(hooks: H | H[] | undefined): H[] => hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]

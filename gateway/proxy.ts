@@ -32,11 +32,12 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
     // createHttpApp's JSON parser is inherited, and http-proxy refuses to
     // replace it with its pass-through one.
     scope.removeAllContentTypeParsers()
-    scope.addHook('preHandler', async (req) => {
+    scope.addHook('preHandler', (req, _reply, done) => {
       // Here a body is the raw request stream or nothing: anything else is the
       // `{}` createHttpApp puts in place of a missing body, which reply-from
       // would try to send.
       if (!(req.body instanceof Readable)) req.body = undefined
+      done()
     })
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
       // http-proxy's own refusal of a path escaping the prefix carries no code.
