@@ -16,7 +16,8 @@ export const RutaInvalidaError = createError('GATEWAY_ERR_RUTA_INVALIDA', 'Ruta 
 
 /* Nobody listening, or no route to the host: the service is down. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
-const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+/* The last one: no connection to the service became free in time (gateway/failover.ts). */
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'GATEWAY_UPSTREAM_QUEUE_TIMEOUT'])
 
 function codeOf (err: unknown): string | undefined {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined

@@ -4,7 +4,7 @@ import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http.js'
 import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { RutaInvalidaError, upstreamError } from './errors.js'
-import { createFailoverDispatcher } from './failover.js'
+import { CLIENT_SOCKET, createFailoverDispatcher } from './failover.js'
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
 
@@ -72,7 +72,10 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
         // not spread into yet another object.
         rewriteRequestHeaders: (req, headers) => {
           headers['x-request-id'] = req.id
-          return headers
+          // For the dispatcher: a request whose client has gone is not sent.
+          const withClient: typeof headers & { [CLIENT_SOCKET]?: unknown } = headers
+          withClient[CLIENT_SOCKET] = req.raw.socket
+          return withClient
         },
         rewriteHeaders: (headers, req) => {
           // reply-from copies hop-by-hop headers: the upstream's `connection:
