@@ -14,6 +14,11 @@
 #   AMQP_URL         broker checked and started     (default amqp://guest:guest@127.0.0.1:5672)
 #   RABBITMQ_WAIT    seconds to wait for RabbitMQ to start (default 60)
 
+# V8 flags for every service, as in deploy/systemd/*.service: a young
+# generation of 2 x 8 MB instead of Node's 2 x 16 MB. Measured with npm run
+# bench: RSS at the end of a run about 16 MB lower per service.
+NODE_FLAGS=(--max-semi-space-size=8)
+
 # The services in start order; stop order is the reverse of the gateway first.
 SERVICES=(usuarios pagos gateway)
 
