@@ -10,11 +10,11 @@ import { registerHealthRoutes } from './health.js'
 import { gatewayUpstreamMetrics } from './metrics.js'
 import { createUpstream, registerUpstream, type Upstream } from './proxy.js'
 import { gatewayRateLimit } from './rate-limit.js'
-import { GatewayRequestLog } from './request-log.js'
+import { OneLinePerRequest } from '../lib/request-log.js'
 
 /** The public entry point: routes, request ids, API keys, limits, health. Never listens. */
 export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {
-  const app = createHttpApp(logger, BODY_LIMIT, new GatewayRequestLog())
+  const app = createHttpApp(logger, BODY_LIMIT, new OneLinePerRequest('debug'))
   const upstreams: Upstream[] = [
     createUpstream('usuarios', config.USUARIOS_URL, config.UPSTREAM_COOLDOWN_MS),
     createUpstream('pagos', config.PAGOS_URL, config.UPSTREAM_COOLDOWN_MS)

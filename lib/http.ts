@@ -58,13 +58,16 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     json(req, text, done)
   })
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback hooks, not async ones: no promise per request on every route.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    done()
   })
   // A POST with no body at all (plain `curl -X POST`) is validated as `{}`,
   // so optional bodies work and required fields are named in the error.
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preValidation', (req, _reply, done) => {
     if (req.body === undefined && req.routeOptions.schema?.body !== undefined) req.body = {}
+    done()
   })
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
