@@ -1,7 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { dialectOf } from './db.js'
 
-/** Runs a unit of work in a transaction and resolves once it has committed. */
+/**
+ * Runs a unit of work in a transaction and resolves once it has committed.
+ * A unit only talks to the database: on SQLite it holds the one connection
+ * for its whole group, so it must not wait on anything else (a broker, a timer).
+ */
 export type Transact<DB> = <T>(work: (trx: Transaction<DB>) => Promise<T>) => Promise<T>
 
 /** Units of work committed together at most; the rest wait for the next turn of the event loop. */
