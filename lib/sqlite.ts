@@ -8,8 +8,8 @@ export interface SqliteOptions {
   synchronous: 'FULL' | 'NORMAL'
 }
 
-/** Distinct SQL texts kept compiled; Kysely's queries use a few dozen, `IN (?, ?, …)` lists add one per length. */
-const STATEMENT_CACHE = 500
+/** Distinct SQL texts kept compiled: a service's queries are a few dozen; each statement holds native memory. */
+const STATEMENT_CACHE = 100
 
 /**
  * Kysely's SQLite driver calls `prepare(sql)` for every query, and
