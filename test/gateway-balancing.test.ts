@@ -1,9 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { createBalancer, parseUpstreamList } from '../gateway/balancer.js'
-import { buildGatewayApp } from '../gateway/app.js'
 import { loadGatewayConfig } from '../gateway/config.js'
-import { createLogger } from '../lib/logger.js'
+import { startGateway } from './helpers/gateway-fixtures.js'
 import { waitFor } from './helpers/poll.js'
 
 /** One instance of a service that can be stopped and started again on its port; counts what reached it. */
@@ -33,15 +32,9 @@ async function instance (t: Test, servicio: string) {
   return { get url () { return `http://127.0.0.1:${port}` }, hits, start, stop }
 }
 
+/** The gateway on a free port with its rate limit off (test/helpers/gateway-fixtures.ts); its URL. */
 async function gateway (t: Test, env: Record<string, string>): Promise<string> {
-  const config = loadGatewayConfig({ LOG_DIR: t.testdir(), LOG_STDOUT: 'off', RATE_LIMIT_MAX: '0', ...env })
-  const { logger } = createLogger({ service: 'gateway', ...config })
-  const app = buildGatewayApp(config, logger)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
+  return (await startGateway(t, { RATE_LIMIT_MAX: '0', ...env })).url
 }
 
 async function pay (gw: string, monto: number): Promise<Response> {

@@ -5,9 +5,8 @@ import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildGatewayApp } from '../gateway/app.js'
 import { loadGatewayConfig } from '../gateway/config.js'
-import { createLogger } from '../lib/logger.js'
+import { deadUrl, startGateway as startTestGateway } from './helpers/gateway-fixtures.js'
 
 interface Echo {
   servicio: string
@@ -58,24 +57,9 @@ async function fakeUpstream (t: Test, servicio: string): Promise<{ url: string, 
 }
 
 /** A URL where nothing listens: a server that took a port and let it go. */
-async function deadUrl (): Promise<string> {
-  const app = Fastify()
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  await app.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
-
+/** The gateway on a free port (test/helpers/gateway-fixtures.ts); its URL. */
 async function startGateway (t: Test, env: Record<string, string>): Promise<string> {
-  const config = loadGatewayConfig({ LOG_DIR: t.testdir(), LOG_STDOUT: 'off', ...env })
-  const { logger } = createLogger({ service: 'gateway', ...config })
-  const app = buildGatewayApp(config, logger)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
+  return (await startTestGateway(t, env)).url
 }
 
 /** What `curl -X POST` sends: no body, no Content-Length, no Content-Type. */
