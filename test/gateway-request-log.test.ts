@@ -10,7 +10,7 @@ t.test('at LOG_LEVEL=info the gateway logs what only it knows, one line per requ
   const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: await deadUrl(), LOG_LEVEL: 'info' })
   t.equal((await fetch(`${gw.url}/usuarios/1`, { headers: { 'x-request-id': 'log-ok-1' } })).status, 200)
   t.equal((await fetch(`${gw.url}/pagos/status`, { headers: { 'x-request-id': 'log-503-1' } })).status, 503)
-  const log = await gw.closeAndReadLog()
+  const log = await gw.closeAndReadLog((text) => text.includes('"log-503-1"'))
 
   t.same(linesOf(log, 'log-ok-1'), [], 'a 200 from the service: usuarios logs it, the gateway does not')
   // reply-from adds its own warning with the cause (ECONNREFUSED) when a service fails.
@@ -24,7 +24,7 @@ t.test('at LOG_LEVEL=debug every request has its one line, with its id and statu
   const usuarios = await echoUpstream(t, 'usuarios')
   const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: await deadUrl(), LOG_LEVEL: 'debug' })
   t.equal((await fetch(`${gw.url}/usuarios/1`, { headers: { 'x-request-id': 'log-ok-2' } })).status, 200)
-  const lines = linesOf(await gw.closeAndReadLog(), 'log-ok-2')
+  const lines = linesOf(await gw.closeAndReadLog((text) => text.includes('"log-ok-2"')), 'log-ok-2')
   t.equal(lines.length, 1)
   t.match(lines[0], { level: 20, msg: 'request completed', reqId: 'log-ok-2', req: { method: 'GET', url: '/usuarios/1' }, res: { statusCode: 200 } })
 })

@@ -5,6 +5,7 @@ import { buildGatewayApp } from '../../gateway/app.js'
 import { loadGatewayConfig } from '../../gateway/config.js'
 import { createLogger } from '../../lib/logger.js'
 import type { Test } from './apps.js'
+import { waitFor } from './poll.js'
 
 export interface Hit {
   method: string
@@ -40,8 +41,12 @@ export async function deadUrl (): Promise<string> {
 
 export interface TestGateway {
   url: string
-  /** Closes the gateway, flushes its log file and returns its text. */
-  closeAndReadLog: () => Promise<string>
+  /**
+   * Closes the gateway, flushes its log file and returns its text once
+   * `until` holds for it (polled, 5 s bound): a request's line is written by
+   * its onResponse hook, which can run after the client already has the answer.
+   */
+  closeAndReadLog: (until?: (log: string) => boolean) => Promise<string>
 }
 
 /** The gateway built from env (as server.ts would), on a free port, logging to a file of the test. */
@@ -61,9 +66,13 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
   t.teardown(close)
   return {
     url: `http://127.0.0.1:${portOf(app)}`,
-    async closeAndReadLog () {
+    async closeAndReadLog (until = () => true) {
       await close()
-      return readFileSync(join(logDir, 'gateway.log'), 'utf8')
+      return await waitFor('the expected lines in gateway.log', () => {
+        flush()
+        const log = readFileSync(join(logDir, 'gateway.log'), 'utf8')
+        return until(log) ? log : undefined
+      }, { timeoutMs: 5_000 })
     }
   }
 }
