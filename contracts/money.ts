@@ -110,12 +110,17 @@ export function toCentimos (monto: number): number {
 /**
  * Shows integer cents as the API's JSON number (500, 12.5, 0.29): the
  * decimal text is built from the integer's digits and read once, so the
- * number is the one a JSON reader gets for that text. Cents must be a safe
- * integer (a RangeError otherwise).
+ * number is the one a JSON reader gets for that text. Exact or refused: a
+ * RangeError when the cents are not a safe integer or their number would
+ * not read back as the same cents (beyond about 10^15 cents, where doubles
+ * are too sparse for 2 decimals; every balance within SALDO_MAXIMO is far
+ * below).
  */
 export function fromCentimos (centimos: number): number {
   if (!Number.isSafeInteger(centimos)) throw new RangeError(`centimos ${centimos} is not a safe integer`)
   const digits = String(Math.abs(centimos)).padStart(3, '0')
   const text = `${digits.slice(0, -2)}.${digits.slice(-2)}`
-  return centimos < 0 ? -Number(text) : Number(text)
+  const n = centimos < 0 ? -Number(text) : Number(text)
+  if (centimosExactos(n) !== centimos) throw new RangeError(`centimos ${centimos} cannot be shown exactly as a JSON number`)
+  return n
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type pg from 'pg'
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration } from 'kysely'
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type RawBuilder } from 'kysely'
 import type { Logger } from 'pino'
 import type { OutboxClaim } from './outbox.js'
 import { openSqlite } from './sqlite.js'
@@ -101,6 +101,20 @@ export function serialKey (db: Kysely<any>): [ColumnDataType, (c: ColumnDefiniti
   return dialectOf(db) === 'postgres'
     ? ['bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()]
     : ['integer', (c) => c.primaryKey().autoIncrement()]
+}
+
+/* ---- money ----------------------------------------------------------------- */
+
+/**
+ * Integer cents as an SQL operand. better-sqlite3 binds every JS number as a
+ * double, so `saldo_centimos - ?` was float arithmetic on SQLite: exact
+ * below 2^53, silently wrong above (issue 12). The cast makes it 64-bit
+ * integer arithmetic on SQLite and PostgreSQL alike. A RangeError for
+ * anything but a safe integer.
+ */
+export function centimosSql (centimos: number): RawBuilder<number> {
+  if (!Number.isSafeInteger(centimos)) throw new RangeError(`${centimos} is not a safe integer number of cents`)
+  return sql<number>`cast(${centimos} as bigint)`
 }
 
 /* ---- locks --------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely'
 import type { RecargarResponse, SaldoMaximoSuperado, Usuario } from '../../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
-import { hasRowLocks, lockForSetup } from '../../lib/db.js'
+import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/db.js'
 import { SALDO_MAXIMO_SUPERADO, UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
 import type { UsuariosDb } from './schema.js'
@@ -25,7 +25,7 @@ const pendienteCentimos = sql<number>`coalesce((select sum(p.monto_centimos) fro
  * Creation needs no check: an initial balance is at most SALDO_MAXIMO.
  */
 export function cabeEnSaldoMaximo (montoCentimos: number): Expression<SqlBool> {
-  return sql<SqlBool>`saldo_centimos + ${pendienteCentimos} + ${montoCentimos} <= ${SALDO_MAXIMO_CENTIMOS}`
+  return sql<SqlBool>`saldo_centimos + ${pendienteCentimos} + ${centimosSql(montoCentimos)} <= ${centimosSql(SALDO_MAXIMO_CENTIMOS)}`
 }
 
 export type ResultadoRecarga = Stored<RecargarResponse> | Stored<SaldoMaximoSuperado>
@@ -86,7 +86,7 @@ export function createCuentasStore (db: UsuariosDb) {
         // it and the sum of pending payments is current.
         if (hasRowLocks(trx)) await trx.selectFrom('usuarios').select('id').where('id', '=', usuarioId).forUpdate().executeTakeFirst()
         const usuario = await trx.updateTable('usuarios')
-          .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', montoCentimos) }))
+          .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(montoCentimos)) }))
           .where('id', '=', usuarioId).where(cabeEnSaldoMaximo(montoCentimos)).returningAll().executeTakeFirst()
         if (usuario === undefined) {
           const actual = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
