@@ -206,6 +206,20 @@ for (const dialect of dialects) {
         t.equal((await app.inject(`/usuarios/${id}`)).json().saldo, SALDO_MAXIMO)
       })
 
+      t.test('concurrent top-ups and payments never take saldo + pending past the ceiling', async (t) => {
+        const id = (await postText(app, '/usuarios', `{"nombre":"Carrera","saldo":${SALDO_MAXIMO - 1000}}`)).body.id as number
+        const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => i % 2 === 0
+          ? await postText(app, `/usuarios/${id}/recargar`, '{"monto":100}')
+          : await postText(app, `/usuarios/${id}/pagar`, '{"monto":100}')))
+        const recargas = results.filter((_, i) => i % 2 === 0)
+        const pagos = results.filter((_, i) => i % 2 === 1)
+        t.ok(pagos.every((r) => r.status === 202), 'every payment accepted')
+        t.ok(recargas.every((r) => r.status === 200 || (r.status === 409 && r.body.code === 'SALDO_MAXIMO_SUPERADO')), 'top-ups accepted or refused with the code')
+        t.equal(recargas.filter((r) => r.status === 200).length, 10, 'exactly the 1,000 of room was topped up')
+        for (const p of pagos) await fallar(p.body.pago.id, id, 10_000)
+        t.equal(await fila(db, id), SALDO_MAXIMO_CENTIMOS, 'after every payment failed and was refunded: exactly the ceiling')
+      })
+
       t.test('a completed payment frees its room', async (t) => {
         const id = (await postText(app, '/usuarios', `{"nombre":"Completo","saldo":${SALDO_MAXIMO}}`)).body.id as number
         const pago = await postText(app, `/usuarios/${id}/pagar`, '{"monto":100}')

@@ -6,6 +6,7 @@ import {
   centimosExactos, fromCentimos, toCentimos
 } from '../contracts/money.js'
 import { loadUsuariosConfig } from '../usuarios/config.js'
+import { usuariosApp } from './helpers/apps.js'
 
 /** A decimal text for integer cents, built from digits only: 123456789 → "1234567.89". */
 const texto = (centimos: number): string => {
@@ -102,4 +103,19 @@ t.test('property: above the largest amount, zero and negatives are refused', asy
   )
   fc.assert(fc.property(bad, (cents) => !Value.Check(MontoSchema, JSON.parse(cents < 0 ? `-${texto(-cents)}` : texto(cents)))), { numRuns: 5_000 })
   t.pass('5,000 amounts')
+})
+
+t.test('the OpenAPI document states the rule and the limits', async (t) => {
+  const { app } = await usuariosApp(t)
+  const doc = (await app.inject('/openapi.json')).json()
+  const body = (path: string): any => doc.paths[path].post.requestBody.content['application/json'].schema.properties
+  for (const path of ['/usuarios/{id}/recargar', '/usuarios/{id}/pagar']) {
+    t.match(body(path).monto, { type: 'number', exclusiveMinimum: 0, maximum: MONTO_MAXIMO, description: /como máximo 2 decimales/ }, `${path}: monto`)
+    t.notOk('multipleOf' in body(path).monto, 'no multipleOf: a validator would check it with float division')
+  }
+  t.match(body('/usuarios').saldo, { type: 'number', minimum: 0, maximum: SALDO_MAXIMO, description: /como máximo 2 decimales/ })
+  t.match(body('/usuarios').nombre, { type: 'string', maxLength: 100, description: /sin caracteres de control/ })
+  const usuario = doc.paths['/usuarios/{id}'].get.responses['200'].content['application/json'].schema.properties.saldo
+  t.equal(usuario.maximum, SALDO_MAXIMO, 'a balance is documented with its ceiling')
+  t.ok(doc.paths['/usuarios/{id}/recargar'].post.responses['409'], 'the refused top-up is documented')
 })
