@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type LogController, type FastifyReply, type
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
-import { validationAnswer, type ValidationIssue } from './validation.js'
+import { inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -63,7 +63,14 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
     if (decoded instanceof ClientError) return done(decoded, undefined)
     if (decoded.trim() === '') return done(null, undefined)
-    json(req, decoded, done)
+    json(req, decoded, (err, value) => {
+      // Money is decided on the digits the client wrote: a number JSON.parse
+      // had to round (more digits than a double holds) is refused, not taken
+      // as its neighbour.
+      const inexact = err === null ? inexactNumber(decoded) : undefined
+      if (inexact !== undefined) return done(new ClientError(400, inexact.code, inexact.error, { ...(inexact.campo === undefined ? {} : { campo: inexact.campo }), detalle: inexact.detalle }), undefined)
+      done(err, value)
+    })
   })
 
   // Callback hooks, not async ones: no promise per request on every route.

@@ -89,3 +89,39 @@ export function validationAnswer (issues: ValidationIssue[], context: string | u
   const money = context === 'body' && issue.keyword !== 'required' ? MONEY[campo] : undefined
   return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: money ?? wording(issue, campo) }
 }
+
+/**
+ * A number in a JSON text that a double cannot hold exactly
+ * (`0.3000000000000000001` parses to 0.3, `12345678901234567891` to
+ * ...2000): the answer naming the field it is the value of (money fields say
+ * the money rule), or undefined when every number reads back as written.
+ * Strings are skipped; call it on a text JSON.parse accepted.
+ */
+export function inexactNumber (json: string): ValidationAnswer | undefined {
+  if (!/\d/.test(json)) return undefined
+  const tokens = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g
+  for (let m = tokens.exec(json); m !== null; m = tokens.exec(json)) {
+    const token = m[0]
+    if (token.startsWith('"') || decimalKey(token) === decimalKey(String(Number(token)))) continue
+    const key = /"((?:[^"\\]|\\.)*)"\s*:\s*$/.exec(json.slice(0, m.index))?.[1]
+    let campo: string | undefined
+    try { campo = key === undefined ? undefined : JSON.parse(`"${key}"`) as string } catch { campo = undefined }
+    if (campo === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
+    return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
+  }
+  return undefined
+}
+
+/** A decimal text's exact value as `digits e exponent` without redundant zeros ("12.50" and "1250e-2" → "125e-1"); "" if it is not a finite decimal. */
+function decimalKey (text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text)
+  if (m === null) return ''
+  const fraction = m[3] ?? ''
+  let digits = (m[2]! + fraction).replace(/^0+/, '')
+  if (digits === '') return '0'
+  let exponent = Number(m[4] ?? 0) - fraction.length
+  const significant = digits.replace(/0+$/, '')
+  exponent += digits.length - significant.length
+  digits = significant
+  return `${m[1]!}${digits}e${exponent}`
+}

@@ -119,3 +119,29 @@ t.test('the OpenAPI document states the rule and the limits', async (t) => {
   t.equal(usuario.maximum, SALDO_MAXIMO, 'a balance is documented with its ceiling')
   t.ok(doc.paths['/usuarios/{id}/recargar'].post.responses['409'], 'the refused top-up is documented')
 })
+
+// A number with more digits than a double holds is rounded by JSON.parse:
+// 0.3000000000000000001 would become 0.3 and pass. The digits the client
+// wrote decide.
+t.test('a JSON number is judged by the digits the client wrote, not by the double it rounds to', async (t) => {
+  const { app } = await usuariosApp(t)
+  const post = async (url: string, payload: string) => {
+    const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload })
+    return { status: res.statusCode, body: res.json() }
+  }
+  for (const monto of ['0.3000000000000000001', '12.340000000000000000001', '12345678901234567891', '1e309']) {
+    const r = await post('/usuarios/1/recargar', `{"monto": ${monto}}`)
+    t.equal(r.status, 400, `${monto} is refused`)
+    t.match(r.body, { code: 'VALIDACION', campo: 'monto', detalle: /como máximo 2 decimales/ })
+  }
+  const saldo = await post('/usuarios', '{"nombre": "X", "saldo": 100.0000000000000000000001}')
+  t.match(saldo, { status: 400, body: { campo: 'saldo' } })
+  t.equal((await app.inject('/usuarios/1')).json().saldo, 500, 'nothing changed')
+  for (const [monto, saldo] of [['25.00', 525], ['1e2', 625], ['0.10', 625.1], ['1234567.890', 1235192.99]] as const) {
+    const r = await post('/usuarios/1/recargar', `{"monto": ${monto}}`)
+    t.equal(r.status, 200, `${monto} is written exactly: accepted`)
+    t.equal(r.body.usuario.saldo, saldo)
+  }
+  const concepto = await post('/usuarios/1/pagar', '{"monto": 1, "concepto": "ref 0.3000000000000000001"}')
+  t.equal(concepto.status, 202, 'digits inside a string are text')
+})
