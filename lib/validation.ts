@@ -57,12 +57,13 @@ function fieldOf (issue: ValidationIssue, context: string | undefined): string |
   return context === 'headers' ? HEADER_NAMES[last] ?? last : last
 }
 
-function wording (issue: ValidationIssue, campo: string): string {
+function wording (issue: ValidationIssue, campo: string, context: string | undefined): string {
   const p = issue.params ?? {}
   const limit = p.limit as number | undefined
   switch (issue.keyword) {
     case 'required': return `falta el campo \`${campo}\``
-    case 'type': return `\`${campo}\` debe ser ${TYPES[String(p.type)] ?? String(p.type)}`
+    // A query parameter given twice arrives as a list.
+    case 'type': return context !== 'body' && p.type === 'string' ? `\`${campo}\` debe aparecer una sola vez` : `\`${campo}\` debe ser ${TYPES[String(p.type)] ?? String(p.type)}`
     case 'minLength': return limit === 1 ? `\`${campo}\` no puede estar vacío` : `\`${campo}\` debe tener al menos ${limit} caracteres`
     case 'maxLength': return `\`${campo}\` no puede tener más de ${limit} caracteres`
     case 'pattern': return `\`${campo}\` ${PATTERNS[campo] ?? 'no tiene un formato válido'}`
@@ -87,7 +88,7 @@ export function validationAnswer (issues: ValidationIssue[], context: string | u
     return { error: 'Datos inválidos', code: 'VALIDACION', detalle }
   }
   const money = context === 'body' && issue.keyword !== 'required' ? MONEY[campo] : undefined
-  return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: money ?? wording(issue, campo) }
+  return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: money ?? wording(issue, campo, context) }
 }
 
 /**

@@ -5,7 +5,8 @@ import { textoSchema } from '../text.js'
 export const ErrorSchema = Type.Object({
   error: Type.String({ description: 'Mensaje legible, en español' }),
   code: Type.Optional(Type.String({ description: 'Código estable del error' })),
-  detalle: Type.Optional(Type.String({ description: 'Detalle de validación' }))
+  campo: Type.Optional(Type.String({ description: 'El campo rechazado (`monto`, `nombre`, `Idempotency-Key`…), en un 400 de validación' })),
+  detalle: Type.Optional(Type.String({ description: 'Detalle de validación, en español, que nombra el campo' }))
 }, { additionalProperties: true })
 export type ErrorBody = Static<typeof ErrorSchema>
 
