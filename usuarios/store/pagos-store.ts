@@ -103,7 +103,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
         if (Number(updated.numUpdatedRows) !== 1) return { kind: 'duplicado' }
         if (m.estado === 'fallido') {
           await trx.updateTable('usuarios')
-            .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', pago.monto_centimos) }))
+            .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(pago.monto_centimos)) }))
             .where('id', '=', pago.usuario_id).execute()
         }
         return { kind: 'aplicado' }
