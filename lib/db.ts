@@ -30,7 +30,11 @@ export function openDatabase<DB> (opts: DatabaseOptions): Kysely<DB> {
   return openPostgres<DB>(opts.url, opts)
 }
 
-/** int8 (bigint, count(*)) as a JS number: money is at most 10^11 cents, far below 2^53. */
+/**
+ * int8 (bigint, count(*)) as a JS number, exact or refused: a balance is at
+ * most 10^12 cents (SALDO_MAXIMO), far below 2^53, and a value past the safe
+ * integers (a row written by hand) is a RangeError, never a rounded number.
+ */
 function parseInt8 (value: string): number {
   const n = Number(value)
   if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} does not fit a JS number`)

@@ -230,6 +230,16 @@ for (const dialect of dialects) {
       })
     })
 
+    if (dialect === 'postgres') {
+      t.test('PostgreSQL bigint is read exactly or refused', async (t) => {
+        const read = async (v: string): Promise<unknown> => (await sql<{ n: unknown }>`select cast(${v} as bigint) as n`.execute(db)).rows[0]!.n
+        t.equal(await read(String(SALDO_MAXIMO_CENTIMOS)), SALDO_MAXIMO_CENTIMOS)
+        t.equal(await read(String(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER)
+        await t.rejects(read(String(2n ** 53n)), RangeError, '2^53 is refused')
+        await t.rejects(read(String(2n ** 53n + 1n)), RangeError, '2^53 + 1 is refused, not read as 2^53')
+      })
+    }
+
     // A row written before the ceiling existed (or by hand): it is shown
     // exactly or refused, never rounded, and nothing moves it.
     t.test('a balance past 2^53 cents already in the database is refused, never rounded', async (t) => {
