@@ -47,7 +47,11 @@ export function textoSchema (campo: string, options: { minLength?: number, maxLe
     (s) => !INVISIBLES.test(s), () => `\`${campo}\` no puede estar vacío ni ser solo espacios o caracteres invisibles`)
 }
 
-/** A name as stored: the text with leading and trailing whitespace removed. */
+/**
+ * A name as stored: without whitespace or invisible characters at its start,
+ * nor whitespace and zero-width spaces, joiners and BOMs at its end (a
+ * variation selector may end an emoji: "❤️" keeps its U+FE0F).
+ */
 export function normalizarNombre (nombre: string): string {
-  return nombre.trim()
+  return nombre.replace(/^[\p{White_Space}\p{Default_Ignorable_Code_Point}]+/u, '').replace(/[\p{White_Space}\u200b-\u200d\u2060\ufeff]+$/u, '')
 }

@@ -78,6 +78,7 @@ const cases: Case[] = [
   { name: 'an Idempotency-Key with a Latin-1 byte', url: '/usuarios/1/pagar', body: '{"monto":1}', headers: { 'idempotency-key': 'clav\u00e9' }, status: 400, campo: 'Idempotency-Key' },
   // accepted, stored exactly
   crear('trimmed', '"  Luis \\u3000"', 201, 'Luis'),
+  crear('trimmed of zero-width characters too', '"\\u200b\\ufeff Ana\\u200d "', 201, 'Ana'),
   crear('accents, combining marks, emoji sequences', '"Zoë Jose\\u0301 👩‍👩‍👧 🇪🇸 ❤️"', 201, 'Zoë Jose\u0301 👩‍👩‍👧 🇪🇸 ❤️'),
   crear('an escaped valid surrogate pair', '"Ana \\ud83c\\udf89"', 201, 'Ana 🎉'),
   crear('a replacement character sent on purpose', '"Ana \\ufffd"', 201, 'Ana \ufffd'),
