@@ -72,6 +72,8 @@ const cases: Case[] = [
   { name: 'charset=latin1', url: '/usuarios', body: '{"nombre":"Eva"}', contentType: 'application/json; charset=latin1', status: 415 },
   { name: 'charset=utf-16', url: '/usuarios', body: '{"nombre":"Eva"}', contentType: 'application/json; charset=utf-16', status: 415 },
   { name: 'charset=UTF-8', url: '/usuarios', body: '{"nombre":"Eva"}', contentType: 'application/json; charset=UTF-8', status: 201, stored: 'Eva' },
+  { name: 'a UTF-8 byte order mark before the JSON', url: '/usuarios', body: utf8([0xef, 0xbb, 0xbf], '{"nombre":"Eva"}'), status: 201, stored: 'Eva' },
+  { name: 'charset=utf8', url: '/usuarios', body: '{"nombre":"Eva"}', contentType: 'application/json; charset=utf8', status: 201, stored: 'Eva' },
   { name: 'charset="utf-8"', url: '/usuarios', body: '{"nombre":"Eva"}', contentType: 'application/json;charset="utf-8"', status: 201, stored: 'Eva' },
   // Idempotency-Key
   { name: 'an Idempotency-Key with a control character', url: '/usuarios/1/pagar', body: '{"monto":1}', headers: { 'idempotency-key': 'clave\u0001' }, status: 400, campo: 'Idempotency-Key' },
