@@ -70,7 +70,10 @@
     const texto = r.body && typeof r.body.error === 'string' ? r.body.error : 'Error HTTP ' + r.status
     // The API's Spanish detail names the field in backticks: «monto» reads better on a page.
     const detalle = r.body && typeof r.body.detalle === 'string' ? ': ' + r.body.detalle.replace(/`([^`]*)`/g, '«$1»') : ''
-    throw new ErrorApi(r.status, texto + detalle, r.body)
+    const tope = r.body && r.body.code === 'SALDO_MAXIMO_SUPERADO'
+      ? ': el saldo máximo es ' + dinero.format(r.body.saldoMaximo) + (r.body.pendiente > 0 ? ', contando ' + dinero.format(r.body.pendiente) + ' en pagos pendientes' : '') + '.'
+      : ''
+    throw new ErrorApi(r.status, texto + detalle + tope, r.body)
   }
 
   // ------------------------------------------------------------ helpers
