@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { PagoIdSchema, ConceptoSchema } from './http/common.js'
+import { MONTO_MAXIMO_CENTIMOS } from './money.js'
 
 /*
  * Queue messages. The AMQP envelope (messageId = payment id, correlationId =
@@ -9,7 +10,7 @@ import { PagoIdSchema, ConceptoSchema } from './http/common.js'
  * Amounts travel as integer cents: no float ever crosses the broker.
  */
 
-const CentimosSchema = Type.Integer({ minimum: 1, maximum: 100_000_000_000, description: 'Importe en céntimos' })
+const CentimosSchema = Type.Integer({ minimum: 1, maximum: MONTO_MAXIMO_CENTIMOS, description: 'Importe en céntimos (entero: exacto), de 1 a MONTO_MAXIMO en céntimos' })
 
 /** Event: usuarios accepted a payment and debited the balance. */
 export const PagoSolicitadoV1Schema = Type.Object({

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type pg from 'pg'
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration } from 'kysely'
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type RawBuilder } from 'kysely'
 import type { Logger } from 'pino'
 import type { OutboxClaim } from './outbox.js'
 import { openSqlite } from './sqlite.js'
@@ -30,7 +30,11 @@ export function openDatabase<DB> (opts: DatabaseOptions): Kysely<DB> {
   return openPostgres<DB>(opts.url, opts)
 }
 
-/** int8 (bigint, count(*)) as a JS number: money is at most 10^11 cents, far below 2^53. */
+/**
+ * int8 (bigint, count(*)) as a JS number, exact or refused: a balance is at
+ * most 10^12 cents (SALDO_MAXIMO), far below 2^53, and a value past the safe
+ * integers (a row written by hand) is a RangeError, never a rounded number.
+ */
 function parseInt8 (value: string): number {
   const n = Number(value)
   if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} does not fit a JS number`)
@@ -101,6 +105,20 @@ export function serialKey (db: Kysely<any>): [ColumnDataType, (c: ColumnDefiniti
   return dialectOf(db) === 'postgres'
     ? ['bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()]
     : ['integer', (c) => c.primaryKey().autoIncrement()]
+}
+
+/* ---- money ----------------------------------------------------------------- */
+
+/**
+ * Integer cents as an SQL operand. better-sqlite3 binds every JS number as a
+ * double, so `saldo_centimos - ?` was float arithmetic on SQLite: exact
+ * below 2^53, silently wrong above (issue 12). The cast makes it 64-bit
+ * integer arithmetic on SQLite and PostgreSQL alike. A RangeError for
+ * anything but a safe integer.
+ */
+export function centimosSql (centimos: number): RawBuilder<number> {
+  if (!Number.isSafeInteger(centimos)) throw new RangeError(`${centimos} is not a safe integer number of cents`)
+  return sql<number>`cast(${centimos} as bigint)`
 }
 
 /* ---- locks --------------------------------------------------------------- */

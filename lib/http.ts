@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type LogController, type FastifyReply, type
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
+import { inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -28,8 +29,11 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * errors `{error, code}` with no stack trace, x-request-id in and out.
  *
  * Validation uses TypeBox's compiled checker instead of Ajv: it never coerces
- * a JSON body (`"monto": true` must not become 1) and checks `multipleOf: 0.01`
- * exactly; path and query values are converted from strings.
+ * a JSON body (`"monto": true` must not become 1); money and text are checked
+ * by the exact refinements of contracts/money.ts and contracts/text.ts; path
+ * and query values are converted from strings. A refused request is a 400
+ * `{error: "Datos inválidos", code: "VALIDACION", campo, detalle}` in Spanish
+ * (lib/validation.ts).
  */
 export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest()): App {
   const app = Fastify({
@@ -49,13 +53,24 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // JSON only: a text/plain body is a 415 like any other non-JSON type.
   app.removeContentTypeParser('text/plain')
 
-  // The original accepted `curl -X POST -H 'Content-Type: application/json'`
-  // with no body: an empty JSON body is treated as no body.
+  // Bodies are decoded as strict UTF-8 (JSON's only encoding, RFC 8259):
+  // another declared charset is a 415 and invalid bytes a 400 naming the
+  // field they are in, never replaced by U+FFFD. The original accepted
+  // `curl -X POST -H 'Content-Type: application/json'` with no body: an
+  // empty JSON body is treated as no body.
   const json = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = body.toString()
-    if (text.trim() === '') return done(null, undefined)
-    json(req, text, done)
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
+    if (decoded instanceof ClientError) return done(decoded, undefined)
+    if (decoded.trim() === '') return done(null, undefined)
+    json(req, decoded, (err, value) => {
+      // Money is decided on the digits the client wrote: a number JSON.parse
+      // had to round (more digits than a double holds) is refused, not taken
+      // as its neighbour.
+      const inexact = err === null ? inexactNumber(decoded) : undefined
+      if (inexact !== undefined) return done(new ClientError(400, inexact.code, inexact.error, { ...(inexact.campo === undefined ? {} : { campo: inexact.campo }), detalle: inexact.detalle }), undefined)
+      done(err, value)
+    })
   })
 
   // Callback hooks, not async ones: no promise per request on every route.
@@ -72,8 +87,9 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
-      return reply.code(400).send({ error: 'Datos inválidos', code: 'VALIDACION', detalle: `${err.validationContext ?? ''}${err.message.replace(/^(body|params|querystring|headers)/, '')}` })
+      return reply.code(400).send(validationAnswer(err.validation as ValidationIssue[], err.validationContext))
     }
+    if (err instanceof ClientError) return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra })
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: MESSAGES[err.code] ?? err.message, code: err.code })
@@ -86,4 +102,61 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     reply.code(404).send({ error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' })
   })
   return app
+}
+
+/** A 4xx the service answers as `{error, code, ...extra}`. */
+export class ClientError extends Error {
+  constructor (readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+    super(message)
+  }
+}
+
+const UTF8 = /^"?utf-?8"?$/i
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A JSON body as text: only UTF-8 (a `charset` parameter naming another
+ * encoding is a 415 — such a body is refused, not transcoded), and only valid
+ * UTF-8 (a 400 naming the field whose string holds the first bad byte). A
+ * leading byte order mark is dropped.
+ */
+export function decodeUtf8Body (contentType: string | undefined, body: Buffer): string | ClientError {
+  const charset = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i.exec(contentType ?? '')?.[1]
+  if (charset !== undefined && !UTF8.test(charset)) {
+    return new ClientError(415, 'CHARSET_NO_SOPORTADO', 'Juego de caracteres no soportado: el cuerpo JSON debe ir en UTF-8')
+  }
+  try {
+    return strictUtf8.decode(body)
+  } catch {
+    const at = firstInvalidUtf8(body)
+    const before = strictUtf8.decode(body.subarray(0, Math.max(at, 0)))
+    const key = /"((?:[^"\\]|\\.)*)"\s*:\s*"(?:[^"\\]|\\.)*$/.exec(before)?.[1]
+    let campo: string | undefined
+    try { campo = key === undefined ? undefined : JSON.parse(`"${key}"`) as string } catch { campo = undefined }
+    return new ClientError(400, 'VALIDACION', 'Datos inválidos', campo === undefined
+      ? { detalle: 'el cuerpo no es UTF-8 válido' }
+      : { campo, detalle: `\`${campo}\` no es UTF-8 válido` })
+  }
+}
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode table 3-7), or -1. */
+export function firstInvalidUtf8 (b: Uint8Array): number {
+  let i = 0
+  while (i < b.length) {
+    const c = b[i]!
+    if (c < 0x80) { i++; continue }
+    let more: number
+    let lo = 0x80
+    let hi = 0xbf
+    if (c >= 0xc2 && c <= 0xdf) more = 1
+    else if (c >= 0xe0 && c <= 0xef) { more = 2; if (c === 0xe0) lo = 0xa0; if (c === 0xed) hi = 0x9f }
+    else if (c >= 0xf0 && c <= 0xf4) { more = 3; if (c === 0xf0) lo = 0x90; if (c === 0xf4) hi = 0x8f }
+    else return i
+    if (i + more >= b.length) return i
+    const second = b[i + 1]!
+    if (second < lo || second > hi) return i
+    for (let k = 2; k <= more; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return i
+    i += more + 1
+  }
+  return -1
 }

@@ -20,7 +20,7 @@ export const PagosEnvSchema = Type.Object({
   /** Share of payments the provider rejects, 0 to 1. */
   PROCESADOR_TASA_FALLO: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   /** Largest single payment the provider accepts; larger ones fail. */
-  PROCESADOR_LIMITE: montoSchema({ default: 1_000_000 }),
+  PROCESADOR_LIMITE: montoSchema({ default: 1_000_000, campo: 'PROCESADOR_LIMITE' }),
   /** When set, each payment's outcome is a pure function of its id and this seed. */
   PROCESADOR_SEMILLA: Type.Optional(Type.String({ minLength: 1, maxLength: 100 }))
 })

@@ -54,8 +54,8 @@ async function send (c: Case): Promise<Answer> {
 
 const pagar = (name: string, body: string, status = 400, headers: Record<string, string> = JSON_CT): Case =>
   ({ name, method: 'POST', path: '/usuarios/1/pagar', body, headers, status })
-const crear = (name: string, body: string, status = 400): Case =>
-  ({ name, method: 'POST', path: '/usuarios', body, headers: JSON_CT, status })
+const crear = (name: string, body: string, status = 400, headers: Record<string, string> = JSON_CT): Case =>
+  ({ name, method: 'POST', path: '/usuarios', body, headers, status })
 const get = (name: string, path: string, status = 400, headers?: Record<string, string>): Case =>
   ({ name, method: 'GET', path, status, ...(headers === undefined ? {} : { headers }) })
 
@@ -134,6 +134,15 @@ const cases: Case[] = [
   crear('negative saldo', '{"nombre": "Eva", "saldo": -1}'),
   crear('saldo as a string', '{"nombre": "Eva", "saldo": "50"}'),
   crear('saldo with three decimals', '{"nombre": "Eva", "saldo": 0.005}'),
+  crear('saldo above the largest balance', '{"nombre": "Eva", "saldo": 10000000000.01}'),
+
+  // text that is not well-formed, or not text (issue 12)
+  crear('nombre with a lone surrogate, escaped', '{"nombre": "Ana\\ud83d", "saldo": 1}'),
+  crear('nombre with NUL', '{"nombre": "Ana\\u0000"}'),
+  crear('nombre of invisible characters only', '{"nombre": "\\u200b\\u3000"}'),
+  pagar('concepto with a control character', '{"monto": 5, "concepto": "Libro\\u0007"}'),
+  { name: 'a surrogate encoded as UTF-8 bytes in nombre', method: 'POST', path: '/usuarios', body: Buffer.concat([Buffer.from('{"nombre": "Ana'), Buffer.from([0xed, 0xa0, 0xbd]), Buffer.from('"}')]), headers: JSON_CT, status: 400 },
+  crear('a Latin-1 charset', '{"nombre": "Eva"}', 415, { 'content-type': 'application/json; charset=iso-8859-1' }),
 
   // unknown routes and methods
   get('unknown route', '/nada', 404),

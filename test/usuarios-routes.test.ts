@@ -101,6 +101,9 @@ t.test('creating a user', async (t) => {
     ]
     for (const [what, body] of bad) assertJsonError(t, await post(app, '/usuarios', body), 400, what)
     assertJsonError(t, await app.inject({ method: 'POST', url: '/usuarios' }), 400, 'no body at all')
+    t.same(JSON.parse((await post(app, '/usuarios', { saldo: 10 })).body), { error: 'Datos inválidos', code: 'VALIDACION', campo: 'nombre', detalle: 'falta el campo `nombre`' }, 'the Spanish message names the field')
+    t.match(JSON.parse((await post(app, '/usuarios', { nombre: 'X', saldo: 12.345 })).body), { code: 'VALIDACION', campo: 'saldo', detalle: /^`saldo` debe ser un número mayor o igual que 0 con como máximo 2 decimales/ })
+    t.match(JSON.parse((await post(app, '/usuarios', { nombre: '   ' })).body), { campo: 'nombre', detalle: '`nombre` no puede estar vacío ni ser solo espacios o caracteres invisibles' })
     t.equal((await app.inject('/usuarios')).json().total, 4, 'nothing was created by the bad requests')
   })
 })
@@ -123,7 +126,8 @@ t.test('topping up a balance', async (t) => {
   t.test('a monto that is not money is a 400 and changes nothing', async (t) => {
     const before = await saldo(app, 2)
     for (const monto of [0, -5, '10', true, 12.345, 1e12, null]) {
-      assertJsonError(t, await post(app, '/usuarios/2/recargar', { monto }), 400, `monto ${JSON.stringify(monto)}`)
+      const body = assertJsonError(t, await post(app, '/usuarios/2/recargar', { monto }), 400, `monto ${JSON.stringify(monto)}`)
+      t.match(body, { code: 'VALIDACION', campo: 'monto', detalle: /^`monto` debe ser un número mayor que 0 con como máximo 2 decimales, hasta 1000000000/ }, `monto ${JSON.stringify(monto)}: the Spanish rule`)
     }
     assertJsonError(t, await post(app, '/usuarios/2/recargar', {}), 400, 'no monto')
     assertJsonError(t, await app.inject({ method: 'POST', url: '/usuarios/2/recargar' }), 400, 'no body')
@@ -316,7 +320,8 @@ t.test('paying', async (t) => {
     })
 
     t.test('a key that is not printable ASCII is a 400', async (t) => {
-      assertJsonError(t, await post(app, '/usuarios/1/pagar', { monto: 1 }, { 'idempotency-key': 'a b' }), 400, 'key with a space')
+      const body = assertJsonError(t, await post(app, '/usuarios/1/pagar', { monto: 1 }, { 'idempotency-key': 'a b' }), 400, 'key with a space')
+      t.match(body, { code: 'VALIDACION', campo: 'Idempotency-Key', detalle: /^`Idempotency-Key` solo admite caracteres ASCII visibles/ })
       assertJsonError(t, await post(app, '/usuarios/1/pagar', { monto: 1 }, { 'idempotency-key': 'x'.repeat(201) }), 400, 'key too long')
     })
   })

@@ -15,7 +15,7 @@ export const UsuariosEnvSchema = Type.Object({
   /** postgres://user:pass@host:5432/usuarios: PostgreSQL instead of SQLite (then USUARIOS_DB_FILE is unused). */
   USUARIOS_DATABASE_URL: Type.Optional(DatabaseUrl),
   /** What `POST /usuarios/:id/pagar` with no body pays. */
-  PAGO_MONTO_DEFECTO: montoSchema({ default: 100 }),
+  PAGO_MONTO_DEFECTO: montoSchema({ default: 100, campo: 'PAGO_MONTO_DEFECTO' }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 24, maximum: 24 * 365, default: 24 })
 })
 export type UsuariosConfig = Static<typeof UsuariosEnvSchema>

@@ -10,3 +10,4 @@ export const IdempotencyKeyReutilizada = createError(
   422
 )
 export const SALDO_INSUFICIENTE = 'SALDO_INSUFICIENTE'
+export const SALDO_MAXIMO_SUPERADO = 'SALDO_MAXIMO_SUPERADO' as const

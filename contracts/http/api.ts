@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox'
+import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../money.js'
 import { PagosRoutes } from './pagos.js'
 import { UsuariosRoutes } from './usuarios.js'
 
@@ -39,7 +40,7 @@ const pagoPendiente = { id: PAGO_ID, usuarioId: 1, estado: 'pendiente', monto: 2
 const pagoCompletado = { ...pagoPendiente, estado: 'completado', motivo: 'Aprobado por el proveedor', actualizadoEn: T1 }
 const pagoProcesado = { id: PAGO_ID, usuarioId: 1, monto: 25.5, concepto: 'Libro', estado: 'completado', motivo: 'Aprobado por el proveedor', correlationId: 'c0ffee42-0000-4000-8000-000000000001', recibidoEn: T0, procesadoEn: T1 }
 const noEncontrado = { error: 'Usuario no encontrado', code: 'USUARIO_NO_ENCONTRADO' }
-const invalido = { error: 'Datos inválidos', code: 'VALIDACION', detalle: '/monto must be greater than 0' }
+const invalido = { error: 'Datos inválidos', code: 'VALIDACION', campo: 'saldo', detalle: mensajeImporte('saldo', { cero: true, maximo: SALDO_MAXIMO }) }
 
 export const UsuariosOperations: Operation[] = [
   {
@@ -56,7 +57,8 @@ export const UsuariosOperations: Operation[] = [
     url: '/usuarios',
     operationId: 'crearUsuario',
     summary: 'Crea un usuario (saldo inicial opcional, 0 por defecto)',
-    description: 'Responde 201 con el usuario y `Location: /usuarios/{id}`.',
+    description: `Responde 201 con el usuario y \`Location: /usuarios/{id}\`. Saldo inicial de 0 a ${SALDO_MAXIMO}, con como máximo 2 decimales; ` +
+      'el nombre se guarda sin espacios al principio ni al final.',
     tag: 'usuarios',
     schema: UsuariosRoutes.crear,
     examples: { body: { nombre: 'Eva', saldo: 50 }, response: { 201: { id: 3, nombre: 'Eva', saldo: 50, creadoEn: T0 }, 400: invalido } }
@@ -75,14 +77,18 @@ export const UsuariosOperations: Operation[] = [
     url: '/usuarios/:id/recargar',
     operationId: 'recargarSaldo',
     summary: 'Suma un importe al saldo',
-    description: 'Con `Idempotency-Key`, repetir la petición devuelve la respuesta original sin recargar dos veces.',
+    description: `Importe de 0.01 a ${MONTO_MAXIMO} con como máximo 2 decimales. El saldo más los pagos pendientes no puede pasar de ${SALDO_MAXIMO}: ` +
+      'si lo haría, 409 `SALDO_MAXIMO_SUPERADO` y no cambia nada. ' +
+      'Con `Idempotency-Key`, repetir la petición devuelve la respuesta original sin recargar dos veces.',
     tag: 'usuarios',
     schema: UsuariosRoutes.recargar,
     examples: {
       body: { monto: 20 },
       response: {
         200: { mensaje: 'Recarga realizada', usuario: { ...willis, saldo: 520 }, recarga: { id: 1, monto: 20, creadoEn: T0 } },
+        400: { error: 'Datos inválidos', code: 'VALIDACION', campo: 'monto', detalle: mensajeImporte('monto') },
         404: noEncontrado,
+        409: { error: 'El saldo superaría el máximo permitido', code: 'SALDO_MAXIMO_SUPERADO', saldo: SALDO_MAXIMO - 10, pendiente: 0, monto: 20, saldoMaximo: SALDO_MAXIMO },
         422: { error: 'Idempotency-Key ya usada con una petición distinta', code: 'IDEMPOTENCY_KEY_REUTILIZADA' }
       }
     }
@@ -178,7 +184,7 @@ export const ResponseDescriptions: Record<number, string> = {
   400: 'Datos inválidos (`detalle` dice cuál)',
   401: 'Falta la clave de API o no es válida (solo con `GATEWAY_API_KEYS`)',
   404: 'No encontrado',
-  409: 'Saldo insuficiente: no se debita nada',
+  409: 'Conflicto con el saldo (insuficiente para pagar, o recarga que pasaría del saldo máximo): no cambia nada',
   413: 'Cuerpo de la petición demasiado grande',
   422: 'La Idempotency-Key ya se usó con una petición distinta',
   429: 'Demasiadas peticiones: espera lo que indica `Retry-After`',

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { MontoSchema, SaldoSchema } from '../money.js'
+import { MontoSchema, SALDO_MAXIMO, SaldoInicialSchema, SaldoSchema } from '../money.js'
+import { textoSchema } from '../text.js'
 import {
   ConceptoSchema, ErrorSchema, EstadoPagoSchema, IdempotencyHeadersSchema,
   IdUsuarioParamSchema, PagoIdSchema, PaginaSchema, PaginationQuerySchema
@@ -28,9 +29,10 @@ export type PagoUsuario = Static<typeof PagoUsuarioSchema>
 export const UsuarioParamsSchema = Type.Object({ id: IdUsuarioParamSchema })
 export const PagoParamsSchema = Type.Object({ id: IdUsuarioParamSchema, pagoId: PagoIdSchema })
 
+/** The name is stored trimmed; one made only of whitespace or invisible characters is refused. */
 export const CrearUsuarioBodySchema = Type.Object({
-  nombre: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
-  saldo: Type.Optional(Type.Union([Type.Literal(0), MontoSchema], { description: 'Saldo inicial (0 por defecto)' }))
+  nombre: textoSchema('nombre', { maxLength: 100, description: 'Nombre del usuario (se guarda sin espacios al principio ni al final)', examples: ['Eva'] }),
+  saldo: Type.Optional(SaldoInicialSchema)
 })
 export type CrearUsuarioBody = Static<typeof CrearUsuarioBodySchema>
 
@@ -60,6 +62,17 @@ export const SaldoInsuficienteSchema = Type.Object({
   monto: MontoSchema
 })
 
+/** A top-up that would take the balance (plus its pending payments) past SALDO_MAXIMO: nothing changes. */
+export const SaldoMaximoSuperadoSchema = Type.Object({
+  error: Type.Literal('El saldo superaría el máximo permitido'),
+  code: Type.Literal('SALDO_MAXIMO_SUPERADO'),
+  saldo: SaldoSchema,
+  pendiente: Type.Number({ minimum: 0, description: 'Pagos aún pendientes (pueden volver al saldo si fallan)' }),
+  monto: MontoSchema,
+  saldoMaximo: Type.Literal(SALDO_MAXIMO)
+})
+export type SaldoMaximoSuperado = Static<typeof SaldoMaximoSuperadoSchema>
+
 export const RecargarResponseSchema = Type.Object({
   mensaje: Type.Literal('Recarga realizada'),
   usuario: UsuarioSchema,
@@ -84,7 +97,7 @@ export const UsuariosRoutes = {
     params: UsuarioParamsSchema,
     headers: IdempotencyHeadersSchema,
     body: RecargarBodySchema,
-    response: { 200: RecargarResponseSchema, ...errors, 422: ErrorSchema }
+    response: { 200: RecargarResponseSchema, ...errors, 409: SaldoMaximoSuperadoSchema, 422: ErrorSchema }
   },
   pagar: {
     params: UsuarioParamsSchema,

@@ -68,8 +68,12 @@
     if (r.status === 0) throw new ErrorApi(0, 'No hay conexión con el gateway.')
     if (r.status === 401) throw new ErrorApi(401, 'El gateway pide una clave de API: escríbela en «Clave de API» y guárdala.', r.body)
     const texto = r.body && typeof r.body.error === 'string' ? r.body.error : 'Error HTTP ' + r.status
-    const detalle = r.body && typeof r.body.detalle === 'string' ? ' (' + r.body.detalle + ')' : ''
-    throw new ErrorApi(r.status, texto + detalle, r.body)
+    // The API's Spanish detail names the field in backticks: «monto» reads better on a page.
+    const detalle = r.body && typeof r.body.detalle === 'string' ? ': ' + r.body.detalle.replace(/`([^`]*)`/g, '«$1»') : ''
+    const tope = r.body && r.body.code === 'SALDO_MAXIMO_SUPERADO'
+      ? ': el saldo máximo es ' + dinero.format(r.body.saldoMaximo) + (r.body.pendiente > 0 ? ', contando ' + dinero.format(r.body.pendiente) + ' en pagos pendientes' : '') + '.'
+      : ''
+    throw new ErrorApi(r.status, texto + detalle + tope, r.body)
   }
 
   // ------------------------------------------------------------ helpers
@@ -87,13 +91,13 @@
     $('clave-estado').textContent = clave === '' ? 'Sin clave.' : 'Clave guardada para esta pestaña.'
   }
 
-  /** "12,50" or "12.5" → 12.5; undefined when it is not a positive amount with at most 2 decimals. */
-  function leerImporte (texto, { ceroValido = false } = {}) {
-    const limpio = texto.trim().replace(',', '.')
-    if (!/^\d{1,10}(\.\d{1,2})?$/.test(limpio)) return undefined
-    const n = Number(limpio)
-    if (n === 0 && !ceroValido) return undefined
-    return n
+  /**
+   * What the page shows ("10.000.740,28") or what people type ("1234,56",
+   * "12.5") → the JSON number to send; undefined when it is not a positive
+   * amount with at most 2 decimals within the limits (importe.js).
+   */
+  function leerImporte (texto, opciones) {
+    return window.Importe.leer(texto, opciones)
   }
 
   function avisar (texto) {
@@ -106,9 +110,11 @@
     if (err instanceof ErrorApi && err.status === 401) $('clave').focus()
   }
 
-  function importeInvalido (input) {
+  function importeInvalido (input, { saldo = false } = {}) {
     input.setAttribute('aria-invalid', 'true')
-    fallar(new Error('Escribe un importe positivo con como máximo 2 decimales (por ejemplo 12,50).'))
+    fallar(new Error(saldo
+      ? 'El saldo inicial debe ser 0 o un importe con como máximo 2 decimales, hasta ' + dinero.format(window.Importe.desdeCentimos(window.Importe.SALDO_MAXIMO_CENTIMOS)) + ' (por ejemplo 1.234,50).'
+      : 'Escribe un importe mayor que 0 con como máximo 2 decimales, hasta ' + dinero.format(window.Importe.desdeCentimos(window.Importe.MONTO_MAXIMO_CENTIMOS)) + ' (por ejemplo 1.234,50 o 12.5).'))
     input.focus()
   }
 
@@ -365,8 +371,8 @@
     const form = e.currentTarget
     const nombre = $('crear-nombre').value.trim()
     const textoSaldo = $('crear-saldo').value.trim()
-    const saldo = textoSaldo === '' ? 0 : leerImporte(textoSaldo, { ceroValido: true })
-    if (saldo === undefined) return importeInvalido($('crear-saldo'))
+    const saldo = textoSaldo === '' ? 0 : leerImporte(textoSaldo, { ceroValido: true, saldo: true })
+    if (saldo === undefined) return importeInvalido($('crear-saldo'), { saldo: true })
     enviar(form, async () => {
       const usuario = await api('POST', '/usuarios', { nombre, saldo })
       form.reset()

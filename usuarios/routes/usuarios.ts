@@ -1,6 +1,7 @@
 import { pagination } from '../../contracts/http/common.js'
-import { UsuariosRoutes } from '../../contracts/http/usuarios.js'
+import { UsuariosRoutes, type RecargarResponse } from '../../contracts/http/usuarios.js'
 import { toCentimos } from '../../contracts/money.js'
+import { normalizarNombre } from '../../contracts/text.js'
 import type { App } from '../../lib/http.js'
 import type { CuentasStore } from '../store/cuentas-store.js'
 
@@ -13,13 +14,13 @@ export function registerUsuariosRoutes (app: App, cuentas: CuentasStore): void {
   })
 
   app.post('/usuarios', { schema: UsuariosRoutes.crear }, async (req, reply) => {
-    const usuario = await cuentas.crear(req.body.nombre.trim(), toCentimos(req.body.saldo ?? 0))
+    const usuario = await cuentas.crear(normalizarNombre(req.body.nombre), toCentimos(req.body.saldo ?? 0))
     return await reply.code(201).header('location', `/usuarios/${usuario.id}`).send(usuario)
   })
 
   app.post('/usuarios/:id/recargar', { schema: UsuariosRoutes.recargar }, async (req, reply) => {
     const result = await cuentas.recargar(Number(req.params.id), toCentimos(req.body.monto), req.headers['idempotency-key'])
     if (result.replayed) reply.header('idempotent-replayed', 'true')
-    return await reply.code(200).send(result.body)
+    return await reply.code(result.status as 200).send(result.body as RecargarResponse)
   })
 }

@@ -3,7 +3,7 @@ import type { EstadoPago } from '../../contracts/http/common.js'
 import type { PagarResponse, PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
-import { hasRowLocks } from '../../lib/db.js'
+import { centimosSql, hasRowLocks } from '../../lib/db.js'
 import { createTransact } from '../../lib/group-commit.js'
 import { outboxRow } from '../../lib/outbox.js'
 import { PagoNoEncontrado, SALDO_INSUFICIENTE, UsuarioNoEncontrado } from '../errors.js'
@@ -38,8 +38,8 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
       const fingerprint = key === undefined ? '' : huella({ montoCentimos: s.montoCentimos, concepto: s.concepto })
       const result = await transact(async (trx) => await withIdempotency<PagarResponse | SaldoInsuficienteBody>(trx, key, fingerprint, async () => {
         const usuario = await trx.updateTable('usuarios')
-          .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', s.montoCentimos) }))
-          .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', s.montoCentimos)
+          .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', centimosSql(s.montoCentimos)) }))
+          .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', centimosSql(s.montoCentimos))
           .returningAll().executeTakeFirst()
         if (usuario === undefined) {
           const actual = await trx.selectFrom('usuarios').select('saldo_centimos').where('id', '=', s.usuarioId).executeTakeFirst()
@@ -103,7 +103,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
         if (Number(updated.numUpdatedRows) !== 1) return { kind: 'duplicado' }
         if (m.estado === 'fallido') {
           await trx.updateTable('usuarios')
-            .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', pago.monto_centimos) }))
+            .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(pago.monto_centimos)) }))
             .where('id', '=', pago.usuario_id).execute()
         }
         return { kind: 'aplicado' }

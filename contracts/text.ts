@@ -1,0 +1,57 @@
+import { Type, type TString } from 'typebox'
+
+/*
+ * The one rule for text a client sends (nombre, concepto, and any later text
+ * field such as a refund's motivo): well-formed Unicode — no lone surrogate,
+ * escaped (`"\ud83d"`) or raw —, no control characters (C0, DEL, C1), no
+ * line or paragraph separators, no noncharacters; and not blank: at least
+ * one character that is neither whitespace nor invisible (format characters
+ * such as U+200B, U+FEFF, the Hangul fillers). Lengths count code points
+ * (TypeBox's minLength/maxLength). Bytes that are not UTF-8 never reach it:
+ * lib/http.ts refuses them while decoding the body.
+ *
+ * Refused, never repaired: a database would store a lone surrogate as U+FFFD
+ * and PostgreSQL cannot store NUL at all.
+ */
+
+/** In a `u` regexp a lone surrogate is a code point of category Cs; a well-formed pair is not. */
+const SUSTITUTO_SUELTO = /\p{Cs}/u
+const PROHIBIDOS = /[\p{Cc}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u
+const INVISIBLES = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u
+
+/** Why a text is refused, in Spanish (after the field's name), or undefined when it is fine. */
+export function problemaDeTexto (s: string): string | undefined {
+  if (SUSTITUTO_SUELTO.test(s)) return 'no es Unicode válido (tiene un sustituto suelto)'
+  if (PROHIBIDOS.test(s)) return 'tiene caracteres de control'
+  if (INVISIBLES.test(s)) return 'no puede estar vacío ni ser solo espacios o caracteres invisibles'
+  return undefined
+}
+
+export function esTextoValido (s: string): boolean {
+  return problemaDeTexto(s) === undefined
+}
+
+/** A text field under the rule: `campo` names it in the error. */
+export function textoSchema (campo: string, options: { minLength?: number, maxLength: number, description?: string, examples?: string[] }) {
+  const base: TString = Type.String({
+    minLength: options.minLength ?? 1,
+    maxLength: options.maxLength,
+    description: `${options.description ?? 'Texto'}: Unicode bien formado, sin caracteres de control, no solo espacios; ` +
+      `${options.minLength ?? 1} a ${options.maxLength} caracteres (puntos de código)`,
+    ...(options.examples === undefined ? {} : { examples: options.examples })
+  })
+  return Type.Refine(
+    Type.Refine(Type.Refine(base,
+      (s) => !SUSTITUTO_SUELTO.test(s), () => `\`${campo}\` no es Unicode válido (tiene un sustituto suelto)`),
+    (s) => !PROHIBIDOS.test(s), () => `\`${campo}\` tiene caracteres de control`),
+    (s) => !INVISIBLES.test(s), () => `\`${campo}\` no puede estar vacío ni ser solo espacios o caracteres invisibles`)
+}
+
+/**
+ * A name as stored: without whitespace or invisible characters at its start,
+ * nor whitespace and zero-width spaces, joiners and BOMs at its end (a
+ * variation selector may end an emoji: "❤️" keeps its U+FE0F).
+ */
+export function normalizarNombre (nombre: string): string {
+  return nombre.replace(/^[\p{White_Space}\p{Default_Ignorable_Code_Point}]+/u, '').replace(/[\p{White_Space}\u200b-\u200d\u2060\ufeff]+$/u, '')
+}

@@ -1,0 +1,128 @@
+import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../contracts/money.js'
+
+/*
+ * TypeBox's validation errors (English, one per failed keyword) turned into
+ * what a client sees: `{error: "Datos inválidos", code: "VALIDACION",
+ * campo, detalle}` with `detalle` in Spanish naming the field. Refinements
+ * (contracts/money.ts, contracts/text.ts) already carry their Spanish
+ * message; the rest is worded here from the keyword and the field.
+ */
+
+export interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  params?: Record<string, unknown>
+  message?: string
+}
+
+export interface ValidationAnswer {
+  error: 'Datos inválidos'
+  code: 'VALIDACION'
+  /** The field refused (`monto`, `nombre`, `Idempotency-Key`, …); absent when the body as a whole is wrong. */
+  campo?: string
+  detalle: string
+}
+
+/** Every error on a money field says the money rule, whatever keyword failed (type, maximum, decimals). */
+const MONEY: Record<string, string> = {
+  monto: mensajeImporte('monto', { maximo: MONTO_MAXIMO }),
+  saldo: mensajeImporte('saldo', { cero: true, maximo: SALDO_MAXIMO })
+}
+
+/** What a `pattern` means, by field (paths, queries, headers). */
+const PATTERNS: Record<string, string> = {
+  id: 'debe ser un id numérico (1, 2, …)',
+  usuario: 'debe ser un id numérico de usuario (1, 2, …)',
+  limit: 'debe ser un número entero de 1 a 100',
+  offset: 'debe ser un número entero mayor o igual que 0',
+  'Idempotency-Key': 'solo admite caracteres ASCII visibles, sin espacios (1 a 200)'
+}
+
+const TYPES: Record<string, string> = {
+  number: 'un número',
+  integer: 'un número entero',
+  string: 'un texto',
+  boolean: 'true o false',
+  object: 'un objeto JSON',
+  array: 'una lista',
+  null: 'null'
+}
+
+const HEADER_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-Key' }
+
+function fieldOf (issue: ValidationIssue, context: string | undefined): string | undefined {
+  const missing = issue.keyword === 'required' ? (issue.params?.requiredProperties as string[] | undefined)?.[0] : undefined
+  const last = missing ?? issue.instancePath.split('/').pop()?.replace(/~1/g, '/').replace(/~0/g, '~')
+  if (last === undefined || last === '') return undefined
+  return context === 'headers' ? HEADER_NAMES[last] ?? last : last
+}
+
+function wording (issue: ValidationIssue, campo: string, context: string | undefined): string {
+  const p = issue.params ?? {}
+  const limit = p.limit as number | undefined
+  switch (issue.keyword) {
+    case 'required': return `falta el campo \`${campo}\``
+    // A query parameter given twice arrives as a list.
+    case 'type': return context !== 'body' && p.type === 'string' ? `\`${campo}\` debe aparecer una sola vez` : `\`${campo}\` debe ser ${TYPES[String(p.type)] ?? String(p.type)}`
+    case 'minLength': return limit === 1 ? `\`${campo}\` no puede estar vacío` : `\`${campo}\` debe tener al menos ${limit} caracteres`
+    case 'maxLength': return `\`${campo}\` no puede tener más de ${limit} caracteres`
+    case 'pattern': return `\`${campo}\` ${PATTERNS[campo] ?? 'no tiene un formato válido'}`
+    case 'format': return `\`${campo}\` debe ser ${p.format === 'uuid' ? 'un UUID' : `un ${String(p.format)} válido`}`
+    case 'minimum': return `\`${campo}\` debe ser como mínimo ${String(limit)}`
+    case 'exclusiveMinimum': return `\`${campo}\` debe ser mayor que ${String(limit)}`
+    case 'maximum': return `\`${campo}\` debe ser como máximo ${String(limit)}`
+    case 'exclusiveMaximum': return `\`${campo}\` debe ser menor que ${String(limit)}`
+    case 'anyOf': case 'oneOf': case 'const': case 'enum': return `\`${campo}\` no es un valor permitido`
+    case '~refine': return issue.message ?? `\`${campo}\` no es válido`
+    default: return `\`${campo}\` no es válido`
+  }
+}
+
+/** The answer for the first of TypeBox's errors on a request part (`body`, `querystring`, `params`, `headers`). */
+export function validationAnswer (issues: ValidationIssue[], context: string | undefined): ValidationAnswer {
+  const issue = issues[0]
+  if (issue === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: 'petición inválida' }
+  const campo = fieldOf(issue, context)
+  if (campo === undefined) {
+    const detalle = context === 'body' ? 'el cuerpo debe ser un objeto JSON' : 'petición inválida'
+    return { error: 'Datos inválidos', code: 'VALIDACION', detalle }
+  }
+  const money = context === 'body' && issue.keyword !== 'required' ? MONEY[campo] : undefined
+  return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: money ?? wording(issue, campo, context) }
+}
+
+/**
+ * A number in a JSON text that a double cannot hold exactly
+ * (`0.3000000000000000001` parses to 0.3, `12345678901234567891` to
+ * ...2000): the answer naming the field it is the value of (money fields say
+ * the money rule), or undefined when every number reads back as written.
+ * Strings are skipped; call it on a text JSON.parse accepted.
+ */
+export function inexactNumber (json: string): ValidationAnswer | undefined {
+  if (!/\d/.test(json)) return undefined
+  const tokens = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g
+  for (let m = tokens.exec(json); m !== null; m = tokens.exec(json)) {
+    const token = m[0]
+    if (token.startsWith('"') || decimalKey(token) === decimalKey(String(Number(token)))) continue
+    const key = /"((?:[^"\\]|\\.)*)"\s*:\s*$/.exec(json.slice(0, m.index))?.[1]
+    let campo: string | undefined
+    try { campo = key === undefined ? undefined : JSON.parse(`"${key}"`) as string } catch { campo = undefined }
+    if (campo === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
+    return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
+  }
+  return undefined
+}
+
+/** A decimal text's exact value as `digits e exponent` without redundant zeros ("12.50" and "1250e-2" → "125e-1"); "" if it is not a finite decimal. */
+function decimalKey (text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text)
+  if (m === null) return ''
+  const fraction = m[3] ?? ''
+  let digits = (m[2]! + fraction).replace(/^0+/, '')
+  if (digits === '') return '0'
+  let exponent = Number(m[4] ?? 0) - fraction.length
+  const significant = digits.replace(/0+$/, '')
+  exponent += digits.length - significant.length
+  digits = significant
+  return `${m[1]!}${digits}e${exponent}`
+}
