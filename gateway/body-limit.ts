@@ -2,10 +2,9 @@ import fp from 'fastify-plugin'
 import { CuerpoDemasiadoGrandeError } from './errors.js'
 
 /**
- * The proxy streams bodies without reading them, so Fastify's bodyLimit never
- * applies there: a declared Content-Length over the limit is refused with a
- * 413 before anything reaches a service. A chunked body (no Content-Length)
- * streams on, and the service's own 64 KiB limit answers 413.
+ * A declared Content-Length over the limit is refused with a 413 before a
+ * byte of the body is read; a chunked body is stopped by the buffering
+ * parser once it passes the limit (gateway/buffered-body.ts).
  */
 export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => {
   // A callback hook, not an async one: it runs on every request, and needs no promise.

@@ -40,6 +40,8 @@ export async function deadUrl (): Promise<string> {
 
 export interface TestGateway {
   url: string
+  /** Client connections the gateway holds open now. */
+  openConnections: () => Promise<number>
   /** Closes the gateway, flushes its log file and returns its text. */
   closeAndReadLog: () => Promise<string>
 }
@@ -61,6 +63,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
   t.teardown(close)
   return {
     url: `http://127.0.0.1:${portOf(app)}`,
+    openConnections: async () => await new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => err === null || err === undefined ? resolve(n) : reject(err))),
     async closeAndReadLog () {
       await close()
       return readFileSync(join(logDir, 'gateway.log'), 'utf8')
