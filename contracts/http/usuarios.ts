@@ -25,8 +25,8 @@ export const PagoUsuarioSchema = Type.Object({
 })
 export type PagoUsuario = Static<typeof PagoUsuarioSchema>
 
-export const UsuarioParamsSchema = Type.Object({ id: IdUsuarioParamSchema })
-export const PagoParamsSchema = Type.Object({ id: IdUsuarioParamSchema, pagoId: PagoIdSchema })
+export const UsuarioParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema })
+export const PagoParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema, pagoId: PagoIdSchema })
 
 export const CrearUsuarioBodySchema = Type.Object({
   nombre: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
