@@ -40,6 +40,8 @@ export async function deadUrl (): Promise<string> {
 
 export interface TestGateway {
   url: string
+  /** The gateway's log file as written so far (lines still buffered are not there yet: poll). */
+  readLog: () => string
   /** Client connections the gateway holds open now. */
   openConnections: () => Promise<number>
   /** Closes the gateway, flushes its log file and returns its text. */
@@ -63,6 +65,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
   t.teardown(close)
   return {
     url: `http://127.0.0.1:${portOf(app)}`,
+    readLog: () => { try { return readFileSync(join(logDir, 'gateway.log'), 'utf8') } catch { return '' } },
     openConnections: async () => await new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => err === null || err === undefined ? resolve(n) : reject(err))),
     async closeAndReadLog () {
       await close()
