@@ -89,7 +89,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       reply.header('x-request-id', req.id)
       void (reply as FastifyReply).code(400).send({ error: MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
     },
-    return503OnClosing: true
+    // Fastify's own 503 while closing is English and has no code: the onRequest hook below answers it.
+    return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
   // JSON only: a text/plain body is a 415 like any other non-JSON type.
@@ -112,9 +113,21 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     res.end(body)
   })
 
+  // From the start of a graceful shutdown, a request that still arrives (on a
+  // kept-alive connection) is refused with a 503 and the connection closed.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+
   // Callback hooks, not async ones: no promise per request on every route.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    if (closing) {
+      void reply.code(503).header('connection', 'close').send({ error: 'Servicio deteniéndose', code: 'SERVICIO_DETENIENDOSE' })
+      return
+    }
     if (req.url.length > MAX_URL_LENGTH) {
       void reply.code(414).send({ error: 'URL demasiado larga', code: 'URL_DEMASIADO_LARGA' })
       return

@@ -33,11 +33,11 @@ export interface OperationDoc {
 /*
  * What the HTTP stack itself may answer on any route, before or instead of
  * the handler (lib/http.ts): a malformed request or headers, a timeout, a
- * URL too long, a crash; and on a route that takes a body, one too large or
+ * URL too long, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
  * not JSON. A method a path does not have is a 405 with Allow: OpenAPI lists
  * responses per operation, so that one is described once, in components.
  */
-const STACK_ERRORS = [400, 408, 414, 431, 500]
+const STACK_ERRORS = [400, 408, 414, 431, 500, 503]
 const BODY_ERRORS = [413, 415]
 
 export const MethodNotAllowedResponse: { description: string } & Record<string, any> = {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import t, { type Test } from 'tap'
 import { usuariosApp } from './helpers/apps.js'
 import { echoUpstream, startGateway } from './helpers/gateway-fixtures.js'
@@ -260,4 +261,37 @@ t.test('Expect: 100-continue through the gateway to the real usuarios: 202, and 
   t.equal(JSON.parse(again.body).pago.id, pago.id, 'the same payment')
   const saldo = (await (await fetch(`${gw.url}/usuarios/1`)).json()).saldo
   t.equal(saldo, 475, 'debited once')
+})
+
+t.test('a request that arrives while the gateway shuts down is a 503 JSON and a close', async (t) => {
+  // usuarios holds /usuarios/lento until released: that keeps the shutdown waiting.
+  const held: Array<() => void> = []
+  const seen: string[] = []
+  const upstream = createServer((req, res) => {
+    seen.push(String(req.url))
+    const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    if (req.url === '/usuarios/lento') held.push(answer)
+    else answer()
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { upstream.closeAllConnections(); upstream.close() })
+  const port = (upstream.address() as { port: number }).port
+  const gw = await startGateway(t, { USUARIOS_URL: `http://127.0.0.1:${port}`, PAGOS_URL: 'http://127.0.0.1:9' })
+  const client = await rawClient(t, gw.url)
+  client.write(`GET /usuarios/lento HTTP/1.1\r\nHost: ${host(gw.url)}\r\n\r\n`)
+  await waitFor('usuarios to hold the first request', () => held.length === 1)
+  const closed = gw.closeAndReadLog()
+  await waitFor('the shutdown to begin', async () => (await fetch(`${gw.url}/health/live`).then(() => false, () => true)))
+  // On the connection kept open by the request in flight.
+  client.write(`GET /usuarios/1 HTTP/1.1\r\nHost: ${host(gw.url)}\r\n\r\n`)
+  // Its bytes reach the gateway before usuarios' answer to the first does.
+  held[0]!()
+  await closed
+  const text = client.received()
+  const second = parseAnswer(text.slice(text.indexOf('HTTP/1.1', 1)))
+  t.equal(parseAnswer(text).status, 200, 'the request in flight is finished')
+  t.equal(second.status, 503, 'the one that came after is refused')
+  t.equal(second.headers.connection, 'close')
+  t.same(JSON.parse(second.body), { error: 'Servicio deteniéndose', code: 'SERVICIO_DETENIENDOSE' })
+  t.same(seen, ['/usuarios/lento'], 'usuarios never saw the second')
 })

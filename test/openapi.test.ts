@@ -209,7 +209,7 @@ t.test('what the HTTP stack answers on its own is in the documents', async (t) =
   for (const [name, doc] of [['usuarios', await documentOf(usuarios)], ['pagos', await documentOf(pagos)], ['gateway', await documentOf(gatewayApp(t))]] as const) {
     for (const [key, op] of operationsOf(doc)) {
       const codes = Object.keys(op.responses)
-      for (const code of ['400', '408', '414', '431', '500']) t.ok(codes.includes(code), `${name} ${key}: ${code}`)
+      for (const code of ['400', '408', '414', '431', '500', '503']) t.ok(codes.includes(code), `${name} ${key}: ${code}`)
       if (key.startsWith('POST ')) for (const code of ['413', '415']) t.ok(codes.includes(code), `${name} ${key}: ${code}`)
       t.same(Object.values<any>(op.responses['500'].content)[0].schema.required, ['error'], `${name} ${key}: 500 is an error object`)
     }

@@ -216,6 +216,6 @@ export const ResponseDescriptions: Record<number, string> = {
   431: 'Cabeceras de la petición demasiado grandes',
   500: 'Error interno',
   502: 'El servicio respondió de forma inválida',
-  503: 'Servicio no disponible (o no listo)',
+  503: 'Servicio no disponible, no listo, o deteniéndose',
   504: 'El servicio no respondió a tiempo'
 }
