@@ -123,6 +123,17 @@ t.test('Expect: 100-continue', async (t) => {
   t.equal(hit.headers['content-length'], String(body.length))
   t.equal(JSON.parse(answer.body).servicio, 'usuarios')
 
+  t.test('a declared body over GATEWAY_BODY_LIMIT is a 413 instead of the 100 Continue', async (t) => {
+    const big = await rawClient(t, gw.url)
+    big.write(`POST /usuarios/1/pagar HTTP/1.1\r\nHost: ${host(gw.url)}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`)
+    await big.waitClosed(5_000)
+    t.notMatch(big.received(), /100 Continue/, 'no 100 Continue: the client keeps its body')
+    const res = parseAnswer(big.received())
+    t.equal(res.status, 413)
+    t.same(JSON.parse(res.body), { error: 'Cuerpo de la petición demasiado grande', code: 'GATEWAY_ERR_CUERPO_DEMASIADO_GRANDE' })
+    t.equal(usuarios.hits.length, 1, 'usuarios was not asked')
+  })
+
   t.test('an Expect other than 100-continue is a 417 JSON', async (t) => {
     const other = await rawClient(t, gw.url)
     other.write(`POST /usuarios/1/pagar HTTP/1.1\r\nHost: ${host(gw.url)}\r\nContent-Length: 2\r\nExpect: algo-raro\r\n\r\n{}`)
