@@ -55,6 +55,12 @@ export function requestIdFrom (header: string | string[] | undefined): string {
 /**
  * The Fastify instance every service starts from: TypeBox types, JSON-only
  * errors `{error, code}` with no stack trace, x-request-id in and out.
+ * What the stack answers on its own has the same shape: Node's parser (400,
+ * 431) and headers timeout (408), an unknown Expect (417), a URL over
+ * MAX_URL_LENGTH (414), a request during shutdown (503), and a known path
+ * with another method (405 with Allow). `timeouts` (the gateway's) bound
+ * slow headers and idle keep-alive connections; without them Node's and
+ * Fastify's defaults stay.
  *
  * Validation uses TypeBox's compiled checker instead of Ajv: it never coerces
  * a JSON body (`"monto": true` must not become 1) and checks `multipleOf: 0.01`
