@@ -14,7 +14,10 @@ import { OneLinePerRequest } from '../lib/request-log.js'
 
 /** The public entry point: routes, request ids, API keys, limits, health. Never listens. */
 export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {
-  const app = createHttpApp(logger, BODY_LIMIT, new OneLinePerRequest('debug'))
+  const app = createHttpApp(logger, BODY_LIMIT, new OneLinePerRequest('debug'), {
+    headersMs: config.GATEWAY_HEADERS_TIMEOUT_MS,
+    keepAliveMs: config.GATEWAY_KEEPALIVE_TIMEOUT_MS
+  })
   const upstreams: Upstream[] = [
     createUpstream('usuarios', config.USUARIOS_URL, config.UPSTREAM_COOLDOWN_MS),
     createUpstream('pagos', config.PAGOS_URL, config.UPSTREAM_COOLDOWN_MS)
@@ -30,7 +33,8 @@ export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {
   app.register(gatewayUpstreamMetrics, { metrics, upstreams: upstreams.map((u) => u.servicio) })
   app.register(gatewayDocs, { apiKeys: apiKeys.enabled })
   app.register(dashboard)
-  for (const upstream of upstreams) registerUpstream(app, upstream, config.UPSTREAM_TIMEOUT_MS)
+  const buffering = { limit: config.GATEWAY_BODY_LIMIT, idleMs: config.GATEWAY_BODY_TIMEOUT_MS }
+  for (const upstream of upstreams) registerUpstream(app, upstream, config.UPSTREAM_TIMEOUT_MS, buffering)
   registerHealthRoutes(app, upstreams, config.HEALTH_TIMEOUT_MS)
   return app
 }

@@ -1,16 +1,38 @@
 import fp from 'fastify-plugin'
+import { requestIdFrom } from '../lib/http.js'
 import { CuerpoDemasiadoGrandeError } from './errors.js'
 
 /**
- * The proxy streams bodies without reading them, so Fastify's bodyLimit never
- * applies there: a declared Content-Length over the limit is refused with a
- * 413 before anything reaches a service. A chunked body (no Content-Length)
- * streams on, and the service's own 64 KiB limit answers 413.
+ * A declared Content-Length over the limit is refused with a 413 before a
+ * byte of the body is read; a chunked body is stopped by the buffering
+ * parser once it passes the limit (gateway/buffered-body.ts).
+ *
+ * With `Expect: 100-continue` the refusal comes instead of the 100 Continue
+ * (Node would send it before any hook runs), so the client never sends the
+ * body it would be refused for.
  */
 export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => {
+  const tooLarge = (header: string | undefined): boolean => Number(header ?? 0) > limit
   // A callback hook, not an async one: it runs on every request, and needs no promise.
   app.addHook('onRequest', (req, _reply, done) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) done(new CuerpoDemasiadoGrandeError())
+    if (tooLarge(req.headers['content-length'])) done(new CuerpoDemasiadoGrandeError())
     else done()
+  })
+  app.server.on('checkContinue', (req, res) => {
+    if (!tooLarge(req.headers['content-length'])) {
+      res.writeContinue()
+      app.server.emit('request', req, res)
+      return
+    }
+    const err = new CuerpoDemasiadoGrandeError()
+    const body = JSON.stringify({ error: err.message, code: err.code })
+    app.log.info({ reqId: requestIdFrom(req.headers['x-request-id']), url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
+    res.writeHead(413, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestIdFrom(req.headers['x-request-id']),
+      connection: 'close'
+    })
+    res.end(body)
   })
 }, { name: 'gateway-body-limit', fastify: '5.x' })

@@ -29,7 +29,13 @@ export const GatewayEnvSchema = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 6_000 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 60_000 }),
   /** Largest Content-Length the gateway forwards. */
-  GATEWAY_BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 64 * 1024 })
+  GATEWAY_BODY_LIMIT: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 64 * 1024 }),
+  /** Longest wait, in ms, from a request's first byte until its headers are complete (nginx's client_header_timeout): 408 JSON and close. */
+  GATEWAY_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+  /** Longest wait, in ms, between two reads of a request body (nginx's client_body_timeout): 408 JSON and close. */
+  GATEWAY_BODY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+  /** An idle client keep-alive connection is closed after this many ms (nginx's keepalive_timeout). */
+  GATEWAY_KEEPALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 75_000 })
 })
 export type GatewayConfig = Static<typeof GatewayEnvSchema>
 

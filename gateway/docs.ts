@@ -19,7 +19,9 @@ const DESCRIPTION = `La API pública del sistema de pagos, tal como la sirve el 
 \`/usuarios…\` va al servicio usuarios y \`/pagos…\` al servicio pagos.
 
 El dinero es un número JSON con como máximo 2 decimales (se guarda en céntimos enteros).
-Cada error es un objeto JSON con \`error\` (en español) y \`code\`. Cada respuesta lleva
+Cada error es un objeto JSON con \`error\` (en español) y \`code\`. Un método que una ruta no tiene
+es un 405 con \`Allow\` (\`#/components/responses/MetodoNoPermitido\`). El gateway lee el cuerpo
+entero antes de pasarlo al servicio: un cliente que lo envía lento recibe un 408. Cada respuesta lleva
 \`x-request-id\`; envíalo tú para seguir un pago por los registros de los tres servicios.
 
 Los mensajes que los servicios intercambian por RabbitMQ están en [/asyncapi.json](/asyncapi.json)

@@ -43,3 +43,9 @@ export const NoAutorizadoError = createError('GATEWAY_ERR_NO_AUTORIZADO', 'No au
 export const DemasiadasPeticionesError = createError('GATEWAY_ERR_DEMASIADAS_PETICIONES', 'Demasiadas peticiones', 429)
 
 export const CuerpoDemasiadoGrandeError = createError('GATEWAY_ERR_CUERPO_DEMASIADO_GRANDE', 'Cuerpo de la petición demasiado grande', 413)
+
+/* The client's side of a request: its body, read whole before any service is asked (gateway/buffered-body.ts). */
+
+export const CuerpoLentoError = createError('GATEWAY_ERR_CUERPO_LENTO', 'El cuerpo de la petición no llegó a tiempo', 408)
+
+export const CuerpoIncompletoError = createError('GATEWAY_ERR_CUERPO_INCOMPLETO', 'El cuerpo de la petición llegó incompleto', 400)

@@ -1,12 +1,20 @@
-import { Readable } from 'node:stream'
 import proxy from '@fastify/http-proxy'
 import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http.js'
 import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
+import { addBufferingParser, BufferedBody, type BufferingOptions } from './buffered-body.js'
 import { RutaInvalidaError, upstreamError } from './errors.js'
 import { CLIENT_SOCKET, createFailoverDispatcher } from './failover.js'
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
+
+/*
+ * Request headers that are about the client's connection, not the request
+ * (RFC 9110 §7.6.1), plus what the buffering makes moot: the body goes with
+ * its own Content-Length, and the 100 Continue was the gateway's to send.
+ * reply-from already drops `Connection` and the headers it names.
+ */
+const REQUEST_HOP_BY_HOP = ['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'content-length']
 
 export interface Upstream {
   /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
@@ -26,17 +34,17 @@ export function createUpstream (servicio: string, urls: string, cooldownMs: numb
  * instance, with the request id. Instances are taken in turn; one that
  * refuses connections is skipped for a while (gateway/failover.ts).
  */
-export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number): void {
+export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number, buffering: BufferingOptions): void {
   const prefix = `/${upstream.servicio}`
   app.register(async (scope) => {
-    // createHttpApp's JSON parser is inherited, and http-proxy refuses to
-    // replace it with its pass-through one.
+    // createHttpApp's JSON parser is replaced by one that reads any body whole, unparsed.
     scope.removeAllContentTypeParsers()
+    addBufferingParser(scope, buffering)
     scope.addHook('preHandler', (req, _reply, done) => {
-      // Here a body is the raw request stream or nothing: anything else is the
-      // `{}` createHttpApp puts in place of a missing body, which reply-from
-      // would try to send.
-      if (!(req.body instanceof Readable)) req.body = undefined
+      // A body is sent as the bytes that came, or not at all (an empty one
+      // included); anything else is the `{}` createHttpApp puts in place of a
+      // missing body, which reply-from would try to send.
+      req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new BufferedBody(req.body) : undefined
       done()
     })
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -54,6 +62,8 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       rewritePrefix: prefix,
       disableRequestLogging: true,
       destroyAgent: true,
+      // The body parser is ours (addBufferingParser), not http-proxy's pass-through one.
+      proxyPayloads: false,
       undici: createFailoverDispatcher({
         balancer: upstream.balancer,
         connections: 128,
@@ -71,6 +81,9 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
         // copies the client's, undici parses the upstream's): changed in place,
         // not spread into yet another object.
         rewriteRequestHeaders: (req, headers) => {
+          for (const name of REQUEST_HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
+          for (const name in headers) if (name.startsWith('proxy-')) delete headers[name]
+          if (req.body instanceof BufferedBody) headers['content-length'] = String(req.body.length)
           headers['x-request-id'] = req.id
           // For the dispatcher: a request whose client has gone is not sent.
           const withClient: typeof headers & { [CLIENT_SOCKET]?: unknown } = headers

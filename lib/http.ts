@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
 import Fastify, { type FastifyError, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
 import { inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
+import { methodNotAllowed } from './method-not-allowed.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
 export const BODY_LIMIT = 64 * 1024
+/** Longest request target (path and query), in characters: nginx's 8 KiB request-line buffer answers 414 above it. */
+export const MAX_URL_LENGTH = 8 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Spanish messages for the framework's own client errors. */
@@ -19,6 +23,31 @@ const MESSAGES: Record<string, string> = {
   FST_ERR_BAD_URL: 'URL inválida'
 }
 
+/*
+ * Answers Node's HTTP server gives before any route runs (the parser's 400 and
+ * 431, the headers timeout's 408, an Expect it does not know): each written by
+ * hand, in the same JSON shape as every other error, then the connection closes.
+ */
+const CLIENT_ERRORS: Record<string, { status: number, reason: string, error: string, code: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', error: 'La petición no llegó a tiempo', code: 'TIEMPO_PETICION_AGOTADO' },
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', error: 'Cabeceras de la petición demasiado grandes', code: 'CABECERAS_DEMASIADO_GRANDES' }
+}
+const MALFORMED = { status: 400, reason: 'Bad Request', error: 'Petición HTTP mal formada', code: 'PETICION_MAL_FORMADA' }
+
+/** A whole HTTP/1.1 answer with a JSON error body and `Connection: close`. */
+export function rawJsonAnswer (status: number, reason: string, body: { error: string, code: string }): string {
+  const json = JSON.stringify(body)
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
+}
+
+/** Timeouts of the client side of the server, in ms (lib/http.ts leaves Node's and Fastify's defaults without them). */
+export interface ClientTimeouts {
+  /** From a request's first byte until its headers are complete: over it, 408 JSON and close. */
+  headersMs: number
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveMs: number
+}
+
 /** A request id from the caller (the gateway) is kept; otherwise one is made. */
 export function requestIdFrom (header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
@@ -27,6 +56,12 @@ export function requestIdFrom (header: string | string[] | undefined): string {
 /**
  * The Fastify instance every service starts from: TypeBox types, JSON-only
  * errors `{error, code}` with no stack trace, x-request-id in and out.
+ * What the stack answers on its own has the same shape: Node's parser (400,
+ * 431) and headers timeout (408), an unknown Expect (417), a URL over
+ * MAX_URL_LENGTH (414), a request during shutdown (503), and a known path
+ * with another method (405 with Allow). `timeouts` (the gateway's) bound
+ * slow headers and idle keep-alive connections; without them Node's and
+ * Fastify's defaults stay.
  *
  * Validation uses TypeBox's compiled checker instead of Ajv: it never coerces
  * a JSON body (`"monto": true` must not become 1); money and text are checked
@@ -35,8 +70,25 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * `{error: "Datos inválidos", code: "VALIDACION", campo, detalle}` in Spanish
  * (lib/validation.ts).
  */
-export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest()): App {
+export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest(), timeouts?: ClientTimeouts): App {
   const app = Fastify({
+    ...(timeouts === undefined
+      ? {}
+      : {
+          keepAliveTimeout: timeouts.keepAliveMs,
+          // Node checks the headers timeout every connectionsCheckingInterval (30 s by default): often enough to keep the bound.
+          http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))) }
+        }),
+    clientErrorHandler (this: FastifyInstance, err, socket: Socket) {
+      // A reset connection, or one already gone: nobody to answer.
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const answer = CLIENT_ERRORS[err.code] ?? MALFORMED
+      this.log.warn({ code: err.code, status: answer.status, remoteAddress: socket.remoteAddress }, 'client error, connection closed')
+      // Unless part of an answer already went out on this connection.
+      const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+      if (socket.writable && pending?.headersSent !== true) socket.write(rawJsonAnswer(answer.status, answer.reason, { error: answer.error, code: answer.code }))
+      socket.destroy()
+    },
     loggerInstance: logger as FastifyBaseLogger,
     logController,
     bodyLimit,
@@ -47,7 +99,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       reply.header('x-request-id', req.id)
       void (reply as FastifyReply).code(400).send({ error: MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
     },
-    return503OnClosing: true
+    // Fastify's own 503 while closing is English and has no code: the onRequest hook below answers it.
+    return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
   // JSON only: a text/plain body is a 415 like any other non-JSON type.
@@ -73,9 +126,33 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     })
   })
 
+  // Node answers 417 as plain text to an Expect other than 100-continue.
+  app.server.on('checkExpectation', (req, res) => {
+    app.log.warn({ expect: req.headers.expect }, 'unsupported Expect, answered 417')
+    const body = JSON.stringify({ error: 'Expect no soportado: solo 100-continue', code: 'EXPECT_NO_SOPORTADO' })
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    res.end(body)
+  })
+
+  // From the start of a graceful shutdown, a request that still arrives (on a
+  // kept-alive connection) is refused with a 503 and the connection closed.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+
   // Callback hooks, not async ones: no promise per request on every route.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    if (closing) {
+      void reply.code(503).header('connection', 'close').send({ error: 'Servicio deteniéndose', code: 'SERVICIO_DETENIENDOSE' })
+      return
+    }
+    if (req.url.length > MAX_URL_LENGTH) {
+      void reply.code(414).send({ error: 'URL demasiado larga', code: 'URL_DEMASIADO_LARGA' })
+      return
+    }
     done()
   })
   // A POST with no body at all (plain `curl -X POST`) is validated as `{}`,
@@ -91,6 +168,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     }
     if (err instanceof ClientError) return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra })
     const status = err.statusCode ?? 500
+    // A body that was not read to its end (too large, too slow) leaves the connection unusable.
+    if (status === 408 || status === 413) reply.header('connection', 'close')
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: MESSAGES[err.code] ?? err.message, code: err.code })
     }
@@ -98,7 +177,14 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     return reply.code(status >= 500 && status < 600 ? status : 500).send({ error: 'Error interno', code: 'ERROR_INTERNO' })
   })
 
+  // A known path with a method it does not have is a 405 with Allow; any other is a 404.
+  const allowedFor = methodNotAllowed(app)
   app.setNotFoundHandler((req, reply) => {
+    const allow = allowedFor(req.method, req.url)
+    if (allow !== undefined) {
+      reply.code(405).header('allow', allow).send({ error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' })
+      return
+    }
     reply.code(404).send({ error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' })
   })
   return app

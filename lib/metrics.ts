@@ -105,7 +105,7 @@ export function watchMessaging (metrics: Metrics, { db, broker }: MessagingSourc
   })
 }
 
-/** The route pattern (`/usuarios/:id`), never the raw URL: one series per route, however many ids. */
+/** The route pattern (`/usuarios/:usuarioId`), never the raw URL: one series per route, however many ids. */
 export function routeLabel (url: string | undefined): string {
   return url ?? 'unmatched'
 }

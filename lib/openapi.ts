@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { ResponseDescriptions, type Operation } from '../contracts/http/api.js'
+import { ErrorSchema } from '../contracts/http/common.js'
 import { plainSchema } from '../contracts/plain-schema.js'
 
 /*
@@ -26,6 +27,23 @@ export interface OperationDoc {
   tag?: string
   examples?: Operation['examples']
   security?: Array<Record<string, string[]>>
+  links?: Operation['links']
+}
+
+/*
+ * What the HTTP stack itself may answer on any route, before or instead of
+ * the handler (lib/http.ts): a malformed request or headers, a timeout, a
+ * URL too long, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
+ * not JSON. A method a path does not have is a 405 with Allow: OpenAPI lists
+ * responses per operation, so that one is described once, in components.
+ */
+const STACK_ERRORS = [400, 408, 414, 431, 500, 503]
+const BODY_ERRORS = [413, 415]
+
+export const MethodNotAllowedResponse: { description: string } & Record<string, any> = {
+  description: 'Método no permitido en esta ruta: `Allow` dice los que tiene',
+  headers: { Allow: { description: 'Los métodos de la ruta, p. ej. `GET, HEAD`', schema: { type: 'string' } } },
+  content: { 'application/json': { schema: plainSchema(ErrorSchema), example: { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' } } }
 }
 
 export const Tags = [
@@ -45,8 +63,10 @@ export const ServiceRouteDocs: Record<string, OperationDoc> = {
 }
 
 /** A route schema made ready for the document: plain JSON Schema, words, response descriptions, examples. */
-export function documentedSchema (schema: unknown, doc: OperationDoc = {}): FastifySchema {
+export function documentedSchema (schema: unknown, doc: OperationDoc = {}, method = 'GET'): FastifySchema {
   const s = plainSchema((schema ?? {}) as Record<string, any>)
+  const stack = [...STACK_ERRORS, ...(s.body !== undefined || method === 'POST' ? BODY_ERRORS : [])]
+  s.response = { ...Object.fromEntries(stack.map((code) => [code, plainSchema(ErrorSchema)])), ...(s.response ?? {}) }
   if (s.body !== undefined && doc.examples?.body !== undefined) s.body.examples = [doc.examples.body]
   for (const [code, response] of Object.entries((s.response ?? {}) as Record<string, Record<string, unknown>>)) {
     const text = ResponseDescriptions[Number(code)]
@@ -65,7 +85,7 @@ export function documentedSchema (schema: unknown, doc: OperationDoc = {}): Fast
 function transformFor (docs: Map<string, OperationDoc>) {
   return ({ schema, url, route }: { schema: unknown, url: string, route: { method: string | string[] } }) => {
     const method = Array.isArray(route.method) ? route.method[0] : route.method
-    return { schema: documentedSchema(schema, docs.get(`${method} ${url}`)), url }
+    return { schema: documentedSchema(schema, docs.get(`${method} ${url}`), method), url }
   }
 }
 
@@ -86,11 +106,24 @@ function swaggerOptions (info: DocumentInfo, docs: Map<string, OperationDoc>, co
       openapi: OPENAPI_VERSION,
       info: { title: info.title, version: API_VERSION, description: info.description },
       tags: Tags,
-      components
+      components: { ...components, responses: { MetodoNoPermitido: MethodNotAllowedResponse } }
     },
     transform: transformFor(docs),
-    transformObject: (document: SwaggerDocumentObject) => plainSchema('openapiObject' in document ? document.openapiObject : document.swaggerObject)
+    transformObject: (document: SwaggerDocumentObject) => withLinks(plainSchema('openapiObject' in document ? document.openapiObject : document.swaggerObject), docs)
   }
+}
+
+/** @fastify/swagger has no place for links: they are put on each operation's responses afterwards, by operationId. */
+function withLinks (document: Record<string, any>, docs: Map<string, OperationDoc>): Record<string, any> {
+  const byId = new Map([...docs.values()].filter((d) => d.operationId !== undefined && d.links !== undefined).map((d) => [d.operationId!, d.links!]))
+  for (const item of Object.values<Record<string, any>>(document.paths ?? {})) {
+    for (const op of Object.values<any>(item)) {
+      const links = byId.get(op?.operationId)
+      if (links === undefined) continue
+      for (const [code, set] of Object.entries(links)) if (op.responses?.[code] !== undefined) op.responses[code].links = set
+    }
+  }
+  return document
 }
 
 const DocumentSchema = Type.Object({}, { additionalProperties: true, description: 'Documento JSON' })

@@ -296,7 +296,11 @@ t.test('config', async (t) => {
       GATEWAY_HOST: '0.0.0.0',
       USUARIOS_URL: 'http://127.0.0.1:5004',
       PAGOS_URL: 'http://127.0.0.1:5001',
-      UPSTREAM_TIMEOUT_MS: 10_000
+      UPSTREAM_TIMEOUT_MS: 10_000,
+      // nginx's client_header_timeout, client_body_timeout and keepalive_timeout
+      GATEWAY_HEADERS_TIMEOUT_MS: 60_000,
+      GATEWAY_BODY_TIMEOUT_MS: 60_000,
+      GATEWAY_KEEPALIVE_TIMEOUT_MS: 75_000
     })
   })
 
@@ -310,6 +314,10 @@ t.test('config', async (t) => {
     t.throws(() => loadGatewayConfig({ GATEWAY_PORT: '70000' }), { message: /GATEWAY_PORT/ })
     t.throws(() => loadGatewayConfig({ USUARIOS_URL: 'localhost:5004' }), { message: /USUARIOS_URL/ })
     t.throws(() => loadGatewayConfig({ UPSTREAM_TIMEOUT_MS: '-1' }), { message: /UPSTREAM_TIMEOUT_MS/ })
+    for (const name of ['GATEWAY_HEADERS_TIMEOUT_MS', 'GATEWAY_BODY_TIMEOUT_MS', 'GATEWAY_KEEPALIVE_TIMEOUT_MS']) {
+      for (const bad of ['0', '99', '600001', '1.5', 'abc']) t.throws(() => loadGatewayConfig({ [name]: bad }), { name: 'ConfigError', message: new RegExp(name) }, `${name}=${bad}`)
+      t.equal(loadGatewayConfig({ [name]: '250' })[name as 'GATEWAY_BODY_TIMEOUT_MS'], 250, `${name}=250`)
+    }
   })
 })
 

@@ -9,6 +9,7 @@ import { buildGatewayApp } from '../gateway/app.js'
 import { loadGatewayConfig } from '../gateway/config.js'
 import type { App } from '../lib/http.js'
 import { pagosApp, silent, usuariosApp, type Test } from './helpers/apps.js'
+import { registeredRoutes } from './helpers/routes.js'
 
 const KEY = 'clave-de-prueba-0123456789'
 const METHODS = ['get', 'post', 'put', 'patch', 'delete']
@@ -26,26 +27,8 @@ async function documentOf (app: App, path = '/openapi.json'): Promise<any> {
   return JSON.parse(res.body)
 }
 
-/** `/usuarios/:id` → `/usuarios/{id}`, as OpenAPI writes paths. */
+/** `/usuarios/:usuarioId` → `/usuarios/{usuarioId}`, as OpenAPI writes paths. */
 const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
-
-/**
- * Every route an app registered, read from Fastify's own route tree
- * (printRoutes), independently of @fastify/swagger: "METHOD /path".
- */
-function registeredRoutes (app: App): string[] {
-  const routes: string[] = []
-  const stack: string[] = []
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([^)]*)\))?$/.exec(line)
-    if (m === null) continue
-    const depth = m[1]!.length / 4
-    stack.length = depth
-    stack.push(m[2]!)
-    for (const method of (m[3] ?? '').split(', ').filter((x) => x !== '' && x !== 'HEAD')) routes.push(`${method} ${stack.join('')}`)
-  }
-  return routes
-}
 
 function operationsOf (doc: any): Map<string, any> {
   const ops = new Map<string, any>()
@@ -129,7 +112,7 @@ t.test('gateway: one valid document for everything it routes, plus its own route
   for (const own of ['GET /health', 'GET /health/live', 'GET /metrics', 'GET /openapi.json', 'GET /asyncapi.json']) t.ok(ops.has(own), `gateway documents ${own}`)
   t.notOk(ops.has('GET /health/ready'), 'services\' readiness is not routed by the gateway')
   t.notOk(doc.components?.securitySchemes, 'no API keys: no security scheme')
-  t.notOk(ops.get('POST /usuarios/{id}/pagar').responses['401'], 'no API keys: no 401')
+  t.notOk(ops.get('POST /usuarios/{usuarioId}/pagar').responses['401'], 'no API keys: no 401')
 })
 
 t.test('gateway with API keys: the document says which calls need the key; docs and dashboard stay open', async (t) => {
@@ -138,7 +121,7 @@ t.test('gateway with API keys: the document says which calls need the key; docs 
   await assertValid(t, doc, 'gateway with keys')
   t.same(doc.components.securitySchemes.claveApi, { type: 'http', scheme: 'bearer', description: 'Una de las claves de `GATEWAY_API_KEYS`' })
   const ops = operationsOf(doc)
-  t.same(ops.get('POST /usuarios/{id}/pagar').security, [{ claveApi: [] }])
+  t.same(ops.get('POST /usuarios/{usuarioId}/pagar').security, [{ claveApi: [] }])
   t.ok(ops.get('GET /pagos/status').responses['401'])
   t.notOk(ops.get('GET /health').security, '/health needs no key')
 
@@ -195,4 +178,41 @@ t.test('a browser asking for HTML still gets JSON from every JSON endpoint', asy
   const page = await gateway.inject({ url: '/', headers: html })
   t.match(page.headers['content-type'], /^text\/html/, 'the dashboard is the one HTML page at /')
   t.match(page.headers['content-security-policy'], /default-src 'none'/)
+})
+
+t.test('path parameters are named for what they are, and pagar links to the payment it made', async (t) => {
+  const { app: usuarios } = await usuariosApp(t)
+  const { app: pagos } = await pagosApp(t)
+  for (const [name, doc] of [['usuarios', await documentOf(usuarios)], ['pagos', await documentOf(pagos)], ['gateway', await documentOf(gatewayApp(t))]] as const) {
+    const paths = Object.keys(doc.paths)
+    t.same(paths.filter((p) => p.includes('{id}')), [], `${name}: no path says {id}`)
+    for (const p of paths.filter((x) => x.startsWith('/usuarios/{'))) t.match(p, /^\/usuarios\/\{usuarioId\}/, `${name}: ${p}`)
+    for (const p of paths.filter((x) => /\{pagoId\}|^\/pagos\/\{/.test(x))) t.match(p, /\{pagoId\}$/, `${name}: ${p}`)
+    if (name === 'pagos') continue
+    const ops = operationsOf(doc)
+    const byId = new Map([...ops.values()].map((op) => [op.operationId, op]))
+    const links = ops.get('POST /usuarios/{usuarioId}/pagar').responses['202'].links
+    t.same(Object.keys(links ?? {}).sort(), ['obtenerPago', 'obtenerPagoProcesado', 'obtenerUsuario'], `${name}: pagar's 202 links`)
+    for (const [linkName, link] of Object.entries<any>(links ?? {})) {
+      const target = byId.get(link.operationId) ?? (name === 'usuarios' && link.operationId === 'obtenerPagoProcesado' ? 'served by pagos' : undefined)
+      t.ok(target, `${name}: ${linkName} → ${String(link.operationId)} exists`)
+      if (typeof target === 'string') continue
+      const params = (target?.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name).sort()
+      t.same(Object.keys(link.parameters).sort(), params, `${name}: ${linkName} fills every path parameter of ${String(link.operationId)}`)
+    }
+  }
+})
+
+t.test('what the HTTP stack answers on its own is in the documents', async (t) => {
+  const { app: usuarios } = await usuariosApp(t)
+  const { app: pagos } = await pagosApp(t)
+  for (const [name, doc] of [['usuarios', await documentOf(usuarios)], ['pagos', await documentOf(pagos)], ['gateway', await documentOf(gatewayApp(t))]] as const) {
+    for (const [key, op] of operationsOf(doc)) {
+      const codes = Object.keys(op.responses)
+      for (const code of ['400', '408', '414', '431', '500', '503']) t.ok(codes.includes(code), `${name} ${key}: ${code}`)
+      if (key.startsWith('POST ')) for (const code of ['413', '415']) t.ok(codes.includes(code), `${name} ${key}: ${code}`)
+      t.same(Object.values<any>(op.responses['500'].content)[0].schema.required, ['error'], `${name} ${key}: 500 is an error object`)
+    }
+    t.match(doc.components.responses.MetodoNoPermitido, { headers: { Allow: {} }, content: { 'application/json': { example: { code: 'METODO_NO_PERMITIDO' } } } }, `${name}: 405 with Allow`)
+  }
 })

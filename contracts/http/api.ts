@@ -22,7 +22,7 @@ export interface RouteSchema {
 
 export interface Operation {
   method: 'GET' | 'POST'
-  /** Fastify syntax: `/usuarios/:id`. */
+  /** Fastify syntax: `/usuarios/:usuarioId`. */
   url: string
   operationId: string
   summary: string
@@ -30,6 +30,15 @@ export interface Operation {
   tag: string
   schema: RouteSchema
   examples?: { body?: unknown, response?: Record<number, unknown> }
+  /** OpenAPI links per status: where a client (or a stateful fuzzer) goes next with what this answer gave. */
+  links?: Record<number, Record<string, OperationLink>>
+}
+
+/** An OpenAPI 3.1 Link Object: an operation of this API and runtime expressions for its parameters. */
+export interface OperationLink {
+  operationId: string
+  parameters: Record<string, string>
+  description: string
 }
 
 const PAGO_ID = '3f1c2a9e-8b7d-4e6f-9a1b-2c3d4e5f6a7b'
@@ -57,7 +66,7 @@ export const UsuariosOperations: Operation[] = [
     url: '/usuarios',
     operationId: 'crearUsuario',
     summary: 'Crea un usuario (saldo inicial opcional, 0 por defecto)',
-    description: `Responde 201 con el usuario y \`Location: /usuarios/{id}\`. Saldo inicial de 0 a ${SALDO_MAXIMO}, con como máximo 2 decimales; ` +
+    description: `Responde 201 con el usuario y \`Location: /usuarios/{usuarioId}\`. Saldo inicial de 0 a ${SALDO_MAXIMO}, con como máximo 2 decimales; ` +
       'el nombre se guarda sin espacios al principio ni al final.',
     tag: 'usuarios',
     schema: UsuariosRoutes.crear,
@@ -65,7 +74,7 @@ export const UsuariosOperations: Operation[] = [
   },
   {
     method: 'GET',
-    url: '/usuarios/:id',
+    url: '/usuarios/:usuarioId',
     operationId: 'obtenerUsuario',
     summary: 'Un usuario y su saldo',
     tag: 'usuarios',
@@ -74,7 +83,7 @@ export const UsuariosOperations: Operation[] = [
   },
   {
     method: 'POST',
-    url: '/usuarios/:id/recargar',
+    url: '/usuarios/:usuarioId/recargar',
     operationId: 'recargarSaldo',
     summary: 'Suma un importe al saldo',
     description: `Importe de 0.01 a ${MONTO_MAXIMO} con como máximo 2 decimales. El saldo más los pagos pendientes no puede pasar de ${SALDO_MAXIMO}: ` +
@@ -95,7 +104,7 @@ export const UsuariosOperations: Operation[] = [
   },
   {
     method: 'POST',
-    url: '/usuarios/:id/pagar',
+    url: '/usuarios/:usuarioId/pagar',
     operationId: 'pagar',
     summary: 'Solicita un pago: debita el saldo y lo deja pendiente',
     description: 'En una transacción comprueba `saldo >= monto`, debita, registra el pago `pendiente` y encola `pago.solicitado`. ' +
@@ -111,11 +120,30 @@ export const UsuariosOperations: Operation[] = [
         409: { error: 'Saldo insuficiente', code: 'SALDO_INSUFICIENTE', saldo: 10, monto: 25.5 },
         422: { error: 'Idempotency-Key ya usada con una petición distinta', code: 'IDEMPOTENCY_KEY_REUTILIZADA' }
       }
+    },
+    links: {
+      202: {
+        obtenerPago: {
+          operationId: 'obtenerPagoDeUsuario',
+          parameters: { usuarioId: '$request.path.usuarioId', pagoId: '$response.body#/pago/id' },
+          description: 'El pago aceptado, tal como lo ve usuarios (el mismo que `Location`): síguelo hasta `completado` o `fallido`'
+        },
+        obtenerPagoProcesado: {
+          operationId: 'obtenerPagoProcesado',
+          parameters: { pagoId: '$response.body#/pago/id' },
+          description: 'El registro del pago en pagos, cuando ya se procesó (404 hasta entonces)'
+        },
+        obtenerUsuario: {
+          operationId: 'obtenerUsuario',
+          parameters: { usuarioId: '$request.path.usuarioId' },
+          description: 'El usuario, con el saldo ya debitado'
+        }
+      }
     }
   },
   {
     method: 'GET',
-    url: '/usuarios/:id/pagos',
+    url: '/usuarios/:usuarioId/pagos',
     operationId: 'listarPagosDeUsuario',
     summary: 'Los pagos de un usuario, los más recientes primero',
     tag: 'pagos',
@@ -124,7 +152,7 @@ export const UsuariosOperations: Operation[] = [
   },
   {
     method: 'GET',
-    url: '/usuarios/:id/pagos/:pagoId',
+    url: '/usuarios/:usuarioId/pagos/:pagoId',
     operationId: 'obtenerPagoDeUsuario',
     summary: 'Un pago de un usuario: pendiente, completado o fallido',
     tag: 'pagos',
@@ -158,7 +186,7 @@ export const PagosOperations: Operation[] = [
   },
   {
     method: 'GET',
-    url: '/pagos/:id',
+    url: '/pagos/:pagoId',
     operationId: 'obtenerPagoProcesado',
     summary: 'El registro de pagos de un pago procesado',
     tag: 'procesador',
@@ -181,14 +209,19 @@ export const ResponseDescriptions: Record<number, string> = {
   200: 'OK',
   201: 'Creado',
   202: 'Aceptado: el pago queda pendiente',
-  400: 'Datos inválidos (`detalle` dice cuál)',
+  400: 'Datos inválidos (`detalle` dice cuál), o una petición HTTP mal formada',
   401: 'Falta la clave de API o no es válida (solo con `GATEWAY_API_KEYS`)',
   404: 'No encontrado',
+  408: 'La petición (cabeceras o cuerpo) no llegó a tiempo: se cierra la conexión',
   409: 'Conflicto con el saldo (insuficiente para pagar, o recarga que pasaría del saldo máximo): no cambia nada',
   413: 'Cuerpo de la petición demasiado grande',
+  414: 'URL demasiado larga (más de 8 KiB)',
+  415: 'Tipo de contenido no soportado: use application/json',
   422: 'La Idempotency-Key ya se usó con una petición distinta',
   429: 'Demasiadas peticiones: espera lo que indica `Retry-After`',
+  431: 'Cabeceras de la petición demasiado grandes',
+  500: 'Error interno',
   502: 'El servicio respondió de forma inválida',
-  503: 'Servicio no disponible (o no listo)',
+  503: 'Servicio no disponible, no listo, o deteniéndose',
   504: 'El servicio no respondió a tiempo'
 }

@@ -41,6 +41,6 @@ export const ListaPagosSchema = Type.Object({ pagos: Type.Array(PagoProcesadoSch
 export const PagosRoutes = {
   status: { response: { 200: StatusSchema } },
   procesar: { response: { 200: ProcesarResponseSchema } },
-  obtener: { params: Type.Object({ id: PagoIdSchema }), response: { 200: PagoProcesadoSchema, 400: ErrorSchema, 404: ErrorSchema } },
+  obtener: { params: Type.Object({ pagoId: PagoIdSchema }), response: { 200: PagoProcesadoSchema, 400: ErrorSchema, 404: ErrorSchema } },
   listar: { querystring: ListaPagosQuerySchema, response: { 200: ListaPagosSchema, 400: ErrorSchema } }
 } as const

@@ -26,8 +26,8 @@ export const PagoUsuarioSchema = Type.Object({
 })
 export type PagoUsuario = Static<typeof PagoUsuarioSchema>
 
-export const UsuarioParamsSchema = Type.Object({ id: IdUsuarioParamSchema })
-export const PagoParamsSchema = Type.Object({ id: IdUsuarioParamSchema, pagoId: PagoIdSchema })
+export const UsuarioParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema })
+export const PagoParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema, pagoId: PagoIdSchema })
 
 /** The name is stored trimmed; one made only of whitespace or invisible characters is refused. */
 export const CrearUsuarioBodySchema = Type.Object({

@@ -32,8 +32,8 @@ export function registerPagosRoutes (app: App, pagos: PagosStore, status: Status
     mensaje: 'Microservicio de pagos está procesando mensajes automáticamente' as const
   }))
 
-  app.get('/pagos/:id', { schema: PagosRoutes.obtener }, async (req) => {
-    const pago = await pagos.obtener(req.params.id.toLowerCase())
+  app.get('/pagos/:pagoId', { schema: PagosRoutes.obtener }, async (req) => {
+    const pago = await pagos.obtener(req.params.pagoId.toLowerCase())
     if (pago === undefined) throw new PagoNoEncontrado()
     return pago
   })

@@ -41,6 +41,10 @@ export async function deadUrl (): Promise<string> {
 
 export interface TestGateway {
   url: string
+  /** The gateway's log file as written so far (lines still buffered are not there yet: poll). */
+  readLog: () => string
+  /** Client connections the gateway holds open now. */
+  openConnections: () => Promise<number>
   /**
    * Closes the gateway, flushes its log file and returns its text once
    * `until` holds for it (polled, 5 s bound): a request's line is written by
@@ -66,6 +70,8 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
   t.teardown(close)
   return {
     url: `http://127.0.0.1:${portOf(app)}`,
+    readLog: () => { try { return readFileSync(join(logDir, 'gateway.log'), 'utf8') } catch { return '' } },
+    openConnections: async () => await new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => err === null || err === undefined ? resolve(n) : reject(err))),
     async closeAndReadLog (until = () => true) {
       await close()
       return await waitFor('the expected lines in gateway.log', () => {

@@ -5,8 +5,8 @@ import type { App } from '../../lib/http.js'
 import type { PagosStore } from '../store/pagos-store.js'
 
 export function registerPagosRoutes (app: App, pagos: PagosStore, montoDefecto: number): void {
-  app.post('/usuarios/:id/pagar', { schema: UsuariosRoutes.pagar }, async (req, reply) => {
-    const usuarioId = Number(req.params.id)
+  app.post('/usuarios/:usuarioId/pagar', { schema: UsuariosRoutes.pagar }, async (req, reply) => {
+    const usuarioId = Number(req.params.usuarioId)
     const result = await pagos.pagar({
       usuarioId,
       montoCentimos: toCentimos(req.body?.monto ?? montoDefecto),
@@ -23,11 +23,11 @@ export function registerPagosRoutes (app: App, pagos: PagosStore, montoDefecto: 
     return await reply.code(result.status as 202).send(result.body as PagarResponse)
   })
 
-  app.get('/usuarios/:id/pagos', { schema: UsuariosRoutes.listarPagos }, async (req) => {
+  app.get('/usuarios/:usuarioId/pagos', { schema: UsuariosRoutes.listarPagos }, async (req) => {
     const page = pagination(req.query)
-    return { ...(await pagos.listar(Number(req.params.id), { ...page, estado: req.query.estado })), ...page }
+    return { ...(await pagos.listar(Number(req.params.usuarioId), { ...page, estado: req.query.estado })), ...page }
   })
 
-  app.get('/usuarios/:id/pagos/:pagoId', { schema: UsuariosRoutes.obtenerPago }, async (req) =>
-    await pagos.obtener(Number(req.params.id), req.params.pagoId.toLowerCase()))
+  app.get('/usuarios/:usuarioId/pagos/:pagoId', { schema: UsuariosRoutes.obtenerPago }, async (req) =>
+    await pagos.obtener(Number(req.params.usuarioId), req.params.pagoId.toLowerCase()))
 }

@@ -6,7 +6,7 @@ import type { App } from '../../lib/http.js'
 import type { CuentasStore } from '../store/cuentas-store.js'
 
 export function registerUsuariosRoutes (app: App, cuentas: CuentasStore): void {
-  app.get('/usuarios/:id', { schema: UsuariosRoutes.obtener }, async (req) => await cuentas.obtener(Number(req.params.id)))
+  app.get('/usuarios/:usuarioId', { schema: UsuariosRoutes.obtener }, async (req) => await cuentas.obtener(Number(req.params.usuarioId)))
 
   app.get('/usuarios', { schema: UsuariosRoutes.listar }, async (req) => {
     const page = pagination(req.query)
@@ -18,8 +18,8 @@ export function registerUsuariosRoutes (app: App, cuentas: CuentasStore): void {
     return await reply.code(201).header('location', `/usuarios/${usuario.id}`).send(usuario)
   })
 
-  app.post('/usuarios/:id/recargar', { schema: UsuariosRoutes.recargar }, async (req, reply) => {
-    const result = await cuentas.recargar(Number(req.params.id), toCentimos(req.body.monto), req.headers['idempotency-key'])
+  app.post('/usuarios/:usuarioId/recargar', { schema: UsuariosRoutes.recargar }, async (req, reply) => {
+    const result = await cuentas.recargar(Number(req.params.usuarioId), toCentimos(req.body.monto), req.headers['idempotency-key'])
     if (result.replayed) reply.header('idempotent-replayed', 'true')
     return await reply.code(result.status as 200).send(result.body as RecargarResponse)
   })

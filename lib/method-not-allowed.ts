@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify'
+
+interface KnownPath {
+  pattern: RegExp
+  methods: Set<string>
+}
+
+/** `/usuarios/:usuarioId/pagos/*` → a RegExp for the paths it matches (a trailing slash allowed, as the router does). */
+function patternOf (url: string): RegExp {
+  const source = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((part) => part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('/')
+  return new RegExp(`^${source}/?$`)
+}
+
+/**
+ * Watches every route the app declares (register it before them) and gives
+ * back a lookup for the not-found handler: for a request path that some route
+ * matches under another method, the `Allow` header value (`GET, HEAD, POST`);
+ * undefined when no route has the path, or has it with this method (a real 404).
+ *
+ * Only the not-found path pays for the lookup: routes are turned into
+ * patterns on its first use, after the app is ready.
+ */
+export function methodNotAllowed (app: FastifyInstance): (method: string, url: string) => string | undefined {
+  const routes = new Map<string, Set<string>>()
+  app.addHook('onRoute', (route) => {
+    const methods = routes.get(route.url) ?? new Set<string>()
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) methods.add(m.toUpperCase())
+    routes.set(route.url, methods)
+  })
+  let known: KnownPath[] | undefined
+  return (method, url) => {
+    known ??= [...routes].map(([path, methods]) => ({
+      pattern: patternOf(path),
+      methods: methods.has('GET') ? new Set([...methods, 'HEAD']) : methods
+    }))
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const allowed = new Set<string>()
+    for (const k of known) if (k.pattern.test(path)) for (const m of k.methods) allowed.add(m)
+    // The method is there after all (the router refused the path for another reason): a 404.
+    return allowed.size === 0 || allowed.has(method) ? undefined : [...allowed].sort().join(', ')
+  }
+}
