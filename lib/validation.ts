@@ -31,7 +31,7 @@ const MONEY: Record<string, string> = {
 
 /** What a `pattern` means, by field (paths, queries, headers). */
 const PATTERNS: Record<string, string> = {
-  id: 'debe ser un id numérico (1, 2, …)',
+  usuarioId: 'debe ser un id numérico de usuario (1, 2, …)',
   usuario: 'debe ser un id numérico de usuario (1, 2, …)',
   limit: 'debe ser un número entero de 1 a 100',
   offset: 'debe ser un número entero mayor o igual que 0',

@@ -109,15 +109,15 @@ t.test('the OpenAPI document states the rule and the limits', async (t) => {
   const { app } = await usuariosApp(t)
   const doc = (await app.inject('/openapi.json')).json()
   const body = (path: string): any => doc.paths[path].post.requestBody.content['application/json'].schema.properties
-  for (const path of ['/usuarios/{id}/recargar', '/usuarios/{id}/pagar']) {
+  for (const path of ['/usuarios/{usuarioId}/recargar', '/usuarios/{usuarioId}/pagar']) {
     t.match(body(path).monto, { type: 'number', exclusiveMinimum: 0, maximum: MONTO_MAXIMO, description: /como máximo 2 decimales/ }, `${path}: monto`)
     t.notOk('multipleOf' in body(path).monto, 'no multipleOf: a validator would check it with float division')
   }
   t.match(body('/usuarios').saldo, { type: 'number', minimum: 0, maximum: SALDO_MAXIMO, description: /como máximo 2 decimales/ })
   t.match(body('/usuarios').nombre, { type: 'string', maxLength: 100, description: /sin caracteres de control/ })
-  const usuario = doc.paths['/usuarios/{id}'].get.responses['200'].content['application/json'].schema.properties.saldo
+  const usuario = doc.paths['/usuarios/{usuarioId}'].get.responses['200'].content['application/json'].schema.properties.saldo
   t.equal(usuario.maximum, SALDO_MAXIMO, 'a balance is documented with its ceiling')
-  t.ok(doc.paths['/usuarios/{id}/recargar'].post.responses['409'], 'the refused top-up is documented')
+  t.ok(doc.paths['/usuarios/{usuarioId}/recargar'].post.responses['409'], 'the refused top-up is documented')
 })
 
 // A number with more digits than a double holds is rounded by JSON.parse:

@@ -10,7 +10,7 @@ t.test('every 400 of validation is Spanish and names the field', async (t) => {
   const { app: pagos } = await pagosApp(t)
   const json = { 'content-type': 'application/json' }
   const cases: Array<[string, () => Promise<{ body: string, statusCode: number }>, string | undefined, string]> = [
-    ['a path id', async () => await app.inject('/usuarios/abc'), 'id', '`id` debe ser un id numérico (1, 2, …)'],
+    ['a path id', async () => await app.inject('/usuarios/abc'), 'usuarioId', '`usuarioId` debe ser un id numérico de usuario (1, 2, …)'],
     ['a limit', async () => await app.inject('/usuarios?limit=0'), 'limit', '`limit` debe ser un número entero de 1 a 100'],
     ['a limit twice', async () => await app.inject('/usuarios?limit=1&limit=2'), 'limit', '`limit` debe aparecer una sola vez'],
     ['an estado', async () => await app.inject('/usuarios/1/pagos?estado=raro'), 'estado', '`estado` no es un valor permitido'],
