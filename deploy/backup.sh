@@ -28,6 +28,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source deploy/lib.sh
 
 [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; }
+# An installed copy runs the node install.sh found (deploy/installed.env).
+[[ -n ${NODE:-} || ! -r deploy/installed.env ]] || NODE=$(sed -n 's/^NODE=//p' deploy/installed.env)
 NODE=${NODE:-node}
 CLI=dist/lib/cli/backup.js
 [[ -f $CLI ]] || { log_error "$CLI is missing: build first (npm run build)"; exit 1; }

@@ -32,6 +32,8 @@ case ${1:-} in
   '' | -*) usage >&2; exit 2 ;;
 esac
 SNAPSHOT_ARG=$1
+# An installed copy runs the node install.sh found (deploy/installed.env).
+[[ -n ${NODE:-} || ! -r deploy/installed.env ]] || NODE=$(sed -n 's/^NODE=//p' deploy/installed.env)
 NODE=${NODE:-node}
 CLI=dist/lib/cli/backup.js
 STOP_TIMEOUT=${STOP_TIMEOUT:-90}
@@ -48,8 +50,9 @@ done
 
 case $SNAPSHOT_ARG in
   latest)
-    SNAPSHOT=$(find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]\{8\}T[0-9]\{6\}Z\(-[0-9]*\)\?' 2>/dev/null | sort | tail -n1)
+    SNAPSHOT=$(ls -1 "$BACKUP_DIR" 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$' | sort -V | tail -n1 || true)
     [[ -n $SNAPSHOT ]] || die "no snapshot in $BACKUP_DIR"
+    SNAPSHOT=$BACKUP_DIR/$SNAPSHOT
     ;;
   */*) SNAPSHOT=$SNAPSHOT_ARG ;;
   *) SNAPSHOT=$BACKUP_DIR/$SNAPSHOT_ARG ;;
@@ -90,7 +93,7 @@ if ((SYSTEMD)); then
     while :; do
       state=$(systemctl is-active "$unit" 2>/dev/null || true)
       [[ $state == inactive || $state == failed ]] && break
-      ((SECONDS < deadline)) || die "$unit is still $state after ${STOP_TIMEOUT}s: nothing was changed"
+      ((SECONDS < deadline)) || die "$unit is still $state after ${STOP_TIMEOUT}s: the data files are unchanged"
       sleep 0.5
     done
     log_info "$unit: $state"
@@ -98,7 +101,7 @@ if ((SYSTEMD)); then
 else
   deploy/stop_services.sh
   for svc in usuarios pagos gateway; do
-    ! service_pid "$svc" >/dev/null || die "$svc still runs: nothing was changed"
+    ! service_pid "$svc" >/dev/null || die "$svc still runs: the data files are unchanged"
   done
 fi
 
@@ -117,7 +120,7 @@ for svc in usuarios pagos; do
     mv "$f" "$aside/"
   done
   if [[ -d $aside ]]; then
-    ASIDE+=("$aside")
+    [[ " ${ASIDE[*]} " == *" $aside "* ]] || ASIDE+=("$aside")
     log_info "$svc: $target -> $aside/"
   else
     log_info "$svc: no database at $target (a fresh data folder)"
