@@ -144,6 +144,9 @@ done
 sync "$(dirname "$USUARIOS_SOURCE")" "$(dirname "$PAGOS_SOURCE")" 2>/dev/null || true
 
 say "Starting the services"
+# The files are in place: let backups run again. Closed here so that the
+# services started below do not inherit (and hold) the lock.
+exec 9>&-
 failed=0
 if ((SYSTEMD)); then
   systemctl start pagos.target "${UNITS[@]}" || failed=1
