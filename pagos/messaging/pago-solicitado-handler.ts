@@ -24,7 +24,7 @@ export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador
     enCurso.add(message.pagoId)
     try {
       if (await pagos.republicar(message.pagoId, correlationId ?? null)) {
-        log.info('pago.solicitado duplicado: resultado registrado publicado de nuevo')
+        log.info('pago.solicitado duplicado respondido con el resultado registrado')
         return { ack: true }
       }
       const recibidoEn = new Date().toISOString()
