@@ -42,6 +42,15 @@ for src in "$USUARIOS_SOURCE" "$PAGOS_SOURCE"; do
   fi
 done
 
+# Installed, root runs it as the folder's owner (the service user), like the
+# timer does: a snapshot root owned could not be pruned by the next one.
+if ((INSTALLED)) && [[ $(id -u) -eq 0 && -d $BACKUP_DIR ]]; then
+  owner=$(stat -c %U "$BACKUP_DIR")
+  if [[ $owner != root ]] && getent passwd "$owner" >/dev/null; then
+    exec runuser -u "$owner" -- "$0" "$@"
+  fi
+fi
+
 mkdir -p "$BACKUP_DIR"
 # One backup or restore at a time (the timer and a person may meet).
 exec 9>>"$BACKUP_DIR/.lock"
