@@ -210,8 +210,8 @@ t.test('duplicates while the payments are still in flight: each message doubled 
 
   const sent = await Promise.all(usuarios.flatMap((u) => MAS.map(async (monto) => await call('POST', gw(`/usuarios/${u.id}/pagar`), { monto }))))
   t.ok(sent.every((r) => r.status === 202), `all ${sent.length} payments accepted`)
-  // pagos takes no new action on the two copies of each request; the copies
-  // that arrive after it recorded the payment are answered with the recorded
+  // pagos takes no new action on the two copies of each request: a copy
+  // waits for the one being handled, then is answered with the recorded
   // result (a new pago.procesado, doubled by the tap like any other).
   const expected = 2 * sent.length
   const procesados = (): number => sent.length + answered() - answeredBefore

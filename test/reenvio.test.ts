@@ -98,21 +98,23 @@ t.test('pagos answers a repeated request with its recorded result and calls the 
   const delivery = { message, messageId: message.pagoId, correlationId: 'req-7', attempt: 1 }
 
   const first = handle(delivery)
-  const whileInFlight = await handle(delivery)
-  t.same(whileInFlight, { ack: true }, 'a copy that arrives while the provider is being called is acked')
+  const whileInFlight = handle(delivery)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(calls, 1, 'a copy that arrives while the provider is being called waits')
   release()
   t.same(await first, { ack: true })
+  t.same(await whileInFlight, { ack: true }, 'then it is acked')
   t.same(await handle({ ...delivery, correlationId: 'req-7-reenvio' }), { ack: true }, 'a later repeat is acked')
   t.same(await handle(delivery), { ack: true })
   t.equal(calls, 1, 'the provider was called once')
 
   const outbox = await db.selectFrom('outbox').selectAll().orderBy('id').execute()
-  t.equal(outbox.length, 3, 'one result, then one answer per repeat that came after it was recorded')
+  t.equal(outbox.length, 4, 'the result, then one answer per copy: the one that waited and the two later ones')
   const results = outbox.map((r) => decodeMessage('pago.procesado', r.payload))
   t.ok(results.every((r) => r.ok), 'every answer honours the contract')
   t.same(new Set(outbox.map((r) => r.payload)).size, 1, 'every answer is the recorded result, byte for byte')
   t.match(results[0], { ok: true, message: { pagoId: message.pagoId, estado: 'fallido', motivo: 'Rechazado por el proveedor', montoCentimos: 250 } })
-  t.same(outbox.map((r) => [r.message_id, r.correlation_id]), [[message.pagoId, 'req-7'], [message.pagoId, 'req-7-reenvio'], [message.pagoId, 'req-7']], 'same payment id, the correlation id of the request answered')
+  t.same(outbox.map((r) => [r.message_id, r.correlation_id]), [[message.pagoId, 'req-7'], [message.pagoId, 'req-7'], [message.pagoId, 'req-7-reenvio'], [message.pagoId, 'req-7']], 'same payment id, the correlation id of the request answered')
   t.equal(await store.republicar(randomUUID(), null), false, 'a payment pagos never recorded is not answered: it gets processed')
 })
 

@@ -7,34 +7,40 @@ import type { PagosStore } from '../store/pagos-store.js'
  * Processes a requested payment once; knows nothing of AMQP. A request for a
  * payment already recorded (a duplicate, or usuarios asking again because
  * the answer never arrived) is answered with the recorded result, without
- * calling the provider. A copy that arrives while this process is still
- * calling the provider for that payment is acked: the first one's result
- * answers both. So this process never calls the provider twice for one
- * payment id (only a crash between the call and the record repeats the call,
- * which the Procesador contract allows).
+ * calling the provider. This process handles one copy of a payment at a
+ * time: a copy that arrives while another is being handled (the provider
+ * may be slow) waits for it, then finds its result recorded and answers with
+ * it. So the provider is never called twice for one payment id here; only
+ * a failure between the call and the record repeats the call, which the
+ * Procesador contract allows.
  */
 export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador, logger: Logger) {
-  const enCurso = new Set<string>()
-  return async ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
+  const enCurso = new Map<string, Promise<HandlerResult>>()
+
+  async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
-    if (enCurso.has(message.pagoId)) {
-      log.info('pago.solicitado duplicado ignorado (ya en proceso)')
+    if (await pagos.republicar(message.pagoId, correlationId ?? null)) {
+      log.info('pago.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }
     }
-    enCurso.add(message.pagoId)
+    const recibidoEn = new Date().toISOString()
+    const resultado = await procesador.procesar(message)
+    const nuevo = await pagos.registrar(message, resultado, correlationId ?? null, recibidoEn)
+    if (nuevo) log.info({ estado: resultado.estado, motivo: resultado.motivo, usuarioId: message.usuarioId }, 'pago procesado')
+    else log.info('pago.solicitado duplicado ignorado')
+    return { ack: true }
+  }
+
+  return async (delivery: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
+    const id = delivery.message.pagoId
+    // The check and the claim below run in one synchronous stretch: no other copy slips in between.
+    while (enCurso.has(id)) await enCurso.get(id)!.catch(() => {})
+    const work = handle(delivery)
+    enCurso.set(id, work)
     try {
-      if (await pagos.republicar(message.pagoId, correlationId ?? null)) {
-        log.info('pago.solicitado duplicado respondido con el resultado registrado')
-        return { ack: true }
-      }
-      const recibidoEn = new Date().toISOString()
-      const resultado = await procesador.procesar(message)
-      const nuevo = await pagos.registrar(message, resultado, correlationId ?? null, recibidoEn)
-      if (nuevo) log.info({ estado: resultado.estado, motivo: resultado.motivo, usuarioId: message.usuarioId }, 'pago procesado')
-      else log.info('pago.solicitado duplicado ignorado')
-      return { ack: true }
+      return await work
     } finally {
-      enCurso.delete(message.pagoId)
+      if (enCurso.get(id) === work) enCurso.delete(id)
     }
   }
 }
