@@ -372,7 +372,7 @@ env_file_value() { if [[ -r $1 ]]; then sed -n "s/^$2=//p" "$1" | tail -n1; fi; 
 #   BACKUP_DIR, BACKUP_KEEP.
 # Variables already set in the environment win over the env files.
 resolve_backup_settings() {
-  local conf svc var file url dir
+  local conf svc var file url dir name
   INSTALLED=0
   if [[ -r deploy/installed.env ]]; then
     INSTALLED=1
@@ -385,8 +385,10 @@ resolve_backup_settings() {
   BACKUP_KEEP=${BACKUP_KEEP:-14}
   for svc in usuarios pagos; do
     var=${svc^^}
-    url=$(eval "printf '%s' \"\${${var}_DATABASE_URL:-}\"")
-    file=$(eval "printf '%s' \"\${${var}_DB_FILE:-}\"")
+    name=${var}_DATABASE_URL
+    url=${!name:-}
+    name=${var}_DB_FILE
+    file=${!name:-}
     dir=${DATA_DIR:-}
     if ((INSTALLED)); then
       # Each installed service has a DATA_DIR of its own, in its env file.
