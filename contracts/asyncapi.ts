@@ -22,14 +22,16 @@ const DOCS: Record<MessageName, MessageDoc> = {
   'pago.solicitado': {
     operationId: 'PagoSolicitado',
     title: 'Pago solicitado',
-    summary: 'usuarios aceptó un pago y debitó el saldo; pagos debe procesarlo.',
+    summary: 'usuarios aceptó un pago y debitó el saldo; pagos debe procesarlo. usuarios lo vuelve a publicar, idéntico ' +
+      '(mismo messageId y correlationId), mientras el pago siga pendiente pasado PAGO_REENVIO_SEGUNDOS.',
     publisher: 'usuarios',
     example: { tipo: 'pago.solicitado', version: 1, pagoId: PAGO_ID, usuarioId: 1, montoCentimos: 2550, concepto: 'Libro', solicitadoEn: '2026-01-15T10:00:00.000Z' }
   },
   'pago.procesado': {
     operationId: 'PagoProcesado',
     title: 'Pago procesado',
-    summary: 'pagos procesó un pago: `completado` lo cierra, `fallido` obliga a usuarios a devolver el importe.',
+    summary: 'pagos procesó un pago: `completado` lo cierra, `fallido` obliga a usuarios a devolver el importe. ' +
+      'Un pago.solicitado repetido de un pago ya registrado se responde publicando otra vez el resultado registrado.',
     publisher: 'pagos',
     example: { tipo: 'pago.procesado', version: 1, pagoId: PAGO_ID, usuarioId: 1, montoCentimos: 2550, estado: 'completado', motivo: 'Aprobado por el proveedor', procesadoEn: '2026-01-15T10:00:00.120Z' }
   }

@@ -2,6 +2,7 @@
 # Reports each service (up/down, pid, systemd unit state, port, health status),
 # RabbitMQ, and the depth of each of its queues and dead-letter queues.
 # Exits 0 when every service is ready and RabbitMQ answers, 1 otherwise.
+# An installed copy also names its newest backup, with a warning past 26 h.
 #
 # Installed by deploy/install.sh it reads the settings of the installed
 # services (PAGOS_CONFIG_DIR, /etc/pagos by default there) and shows the
@@ -154,6 +155,24 @@ case "$amqp_host" in
   *) queue_note='remote broker: see its management console' ;;
 esac
 [[ -z $queue_note ]] || printf '  queues: %s\n' "$queue_note"
+
+# The newest snapshot of an installed copy (pagos-backup.timer takes one daily);
+# information only: it does not change the exit code.
+if [[ -r deploy/installed.env ]]; then
+  backup_dir=$(env_file_value "${PAGOS_CONFIG_DIR:-/etc/pagos}/backup.env" BACKUP_DIR)
+  backup_dir=${backup_dir:-/var/lib/pagos/backups}
+  newest=$(ls -1 "$backup_dir" 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$' | sort -V | tail -n1 || true)
+  if [[ -z $newest ]]; then
+    printf 'WARNING: no backup in %s yet (sudo systemctl start pagos-backup.service takes one)\n' "$backup_dir"
+  else
+    taken=$(date -u -d "${newest:0:4}-${newest:4:2}-${newest:6:2} ${newest:9:2}:${newest:11:2}:${newest:13:2}" +%s)
+    hours=$((($(date -u +%s) - taken) / 3600))
+    printf 'backups: newest %s (%s h ago) in %s\n' "$newest" "$hours" "$backup_dir"
+    if ((hours >= 26)); then
+      printf 'WARNING: the newest backup is %s h old: journalctl -u pagos-backup; systemctl list-timers pagos-backup.timer\n' "$hours"
+    fi
+  fi
+fi
 
 if ((all_up)); then
   exit 0

@@ -16,7 +16,9 @@
 #   5. writes CONFIG_DIR/{common,usuarios,pagos,gateway}.env with generated
 #      secrets (API key, RabbitMQ password); an existing file is never rewritten
 #   6. installs the units (deploy/systemd) and the logrotate config, enables
-#      them, (re)starts pagos.target, waits for /health and runs check_status.sh
+#      them, (re)starts pagos.target, waits for /health and runs check_status.sh;
+#      enables pagos-backup.timer: a verified snapshot of the databases every
+#      day into DATA_DIR/backups (BACKUP_DIR, BACKUP_KEEP in CONFIG_DIR/backup.env)
 #
 # Options:
 #   --destdir DIR  stage everything under DIR instead of / (for tests and
@@ -72,6 +74,8 @@ RABBITMQ_VHOST=${RABBITMQ_VHOST:-pagos}
 START_TIMEOUT=${START_TIMEOUT:-90}
 UNIT_DIR=/etc/systemd/system
 UNITS=(pagos-usuarios.service pagos-pagos.service pagos-gateway.service pagos.target)
+# The daily backup: the service has no [Install] section, the timer starts it.
+BACKUP_UNITS=(pagos-backup.service pagos-backup.timer)
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -201,11 +205,11 @@ own() {
 
 # ------------------------------------------------------------------ directories
 say "Directories"
-mkdir -p "$(root "$PREFIX")" "$(root "$CONFIG_DIR")" "$(root "$DATA_DIR")/usuarios" "$(root "$DATA_DIR")/pagos" "$(root "$LOG_DIR")"
+mkdir -p "$(root "$PREFIX")" "$(root "$CONFIG_DIR")" "$(root "$DATA_DIR")/usuarios" "$(root "$DATA_DIR")/pagos" "$(root "$DATA_DIR")/backups" "$(root "$LOG_DIR")"
 own 0755 root "$(root "$PREFIX")"
 own 0750 group "$(root "$CONFIG_DIR")"
-own 0750 user "$(root "$DATA_DIR")" "$(root "$DATA_DIR")/usuarios" "$(root "$DATA_DIR")/pagos" "$(root "$LOG_DIR")"
-note "code $PREFIX (root, read-only to the services), settings $CONFIG_DIR, data $DATA_DIR, logs $LOG_DIR"
+own 0750 user "$(root "$DATA_DIR")" "$(root "$DATA_DIR")/usuarios" "$(root "$DATA_DIR")/pagos" "$(root "$DATA_DIR")/backups" "$(root "$LOG_DIR")"
+note "code $PREFIX (root, read-only to the services), settings $CONFIG_DIR, data $DATA_DIR, backups $DATA_DIR/backups, logs $LOG_DIR"
 
 # ------------------------------------------------------------------ 3. code
 say "Build"
@@ -234,7 +238,7 @@ mkdir -p "$app/deploy"
 cp deploy/*.sh "$app/deploy/"
 cp -R deploy/systemd deploy/logrotate "$app/deploy/"
 cp package.json package-lock.json README.md "$app/"
-printf 'PAGOS_CONFIG_DIR=%s\n' "$CONFIG_DIR" >"$app/deploy/installed.env"
+printf 'PAGOS_CONFIG_DIR=%s\nNODE=%s\n' "$CONFIG_DIR" "$NODE" >"$app/deploy/installed.env"
 if ((IS_ROOT)); then chown -R 0:0 "$app/dist" "$app/deploy" "$app/package.json" "$app/package-lock.json" "$app/README.md"; fi
 chmod -R u=rwX,go=rX "$app/dist" "$app/deploy"
 note "dist/, deploy/, package.json, package-lock.json, README.md"
@@ -357,6 +361,17 @@ $(db_line PAGOS_DATABASE_URL "${PAGOS_DATABASE_URL:-}")
 # PROCESADOR_TASA_FALLO=0
 EOF
 
+write_env backup <<EOF
+# pagos-backup.service (daily, pagos-backup.timer) and deploy/backup.sh, restore.sh.
+# Mount a separate volume at BACKUP_DIR, or point it at one; a path outside
+# $DATA_DIR also needs: systemctl edit pagos-backup.service
+#   [Service]
+#   ReadWritePaths=/that/path
+BACKUP_DIR=$DATA_DIR/backups
+# Snapshots kept, newest first.
+BACKUP_KEEP=14
+EOF
+
 write_env gateway <<EOF
 # pagos-gateway: the only service that faces the network (open port 5002 only).
 GATEWAY_HOST=0.0.0.0
@@ -379,7 +394,7 @@ mkdir -p "$units" "$(root /etc/logrotate.d)"
 render() {
   sed -e "s|/opt/pagos|$PREFIX|g" -e "s|/etc/pagos|$CONFIG_DIR|g" \
     -e "s|/var/lib/pagos|$DATA_DIR|g" -e "s|/var/log/pagos|$LOG_DIR|g" \
-    -e "s|^ExecStart=/usr/bin/node |ExecStart=$NODE |" \
+    -e "s|^ExecStart=/usr/bin/node |ExecStart=$NODE |" -e "s|^Environment=NODE=/usr/bin/node$|Environment=NODE=$NODE|" \
     -e "s|^User=pagos$|User=$SERVICE_USER|" -e "s|^Group=pagos$|Group=$SERVICE_USER|" \
     -e "s|^\( *su\) pagos pagos$|\1 $SERVICE_USER $SERVICE_USER|" "$1"
 }
@@ -396,7 +411,7 @@ install_file() {
     note "$(basename "$2") installed"
   fi
 }
-for unit in "${UNITS[@]}"; do
+for unit in "${UNITS[@]}" "${BACKUP_UNITS[@]}"; do
   install_file "deploy/systemd/$unit" "$units/$unit"
 done
 install_file deploy/logrotate/pagos "$(root /etc/logrotate.d/pagos)"
@@ -417,15 +432,15 @@ for svc in usuarios pagos; do
 done
 
 if [[ -n $DESTDIR ]]; then
-  systemctl --root="$DESTDIR" --quiet enable "${UNITS[@]}"
+  systemctl --root="$DESTDIR" --quiet enable "${UNITS[@]}" pagos-backup.timer
   note "enabled under $DESTDIR (systemctl --root)"
   skipped "systemctl daemon-reload; systemctl restart pagos.target; deploy/check_status.sh"
   say "Staged in $DESTDIR"
   exit 0
 fi
 systemctl daemon-reload
-systemctl --quiet enable "${UNITS[@]}"
-note "enabled: they start at boot"
+systemctl --quiet enable "${UNITS[@]}" pagos-backup.timer
+note "enabled: they start at boot; pagos-backup.timer takes a snapshot daily"
 
 # ------------------------------------------------------------------ start
 if ((NO_START)); then
@@ -433,6 +448,7 @@ if ((NO_START)); then
   exit 0
 fi
 say "Starting pagos.target"
+systemctl start pagos-backup.timer
 # restart: a first install starts it, an upgrade runs the new code.
 systemctl restart pagos.target
 set -a

@@ -359,3 +359,51 @@ ensure_postgres() {
   done
   log_info "PostgreSQL is up on $host:$port."
 }
+
+# ------------------------------------------------------------------ backups
+
+# env_file_value FILE NAME: the value of NAME= in an env file (empty when absent or unreadable).
+env_file_value() { if [[ -r $1 ]]; then sed -n "s/^$2=//p" "$1" | tail -n1; fi; }
+
+# resolve_backup_settings: sets what deploy/backup.sh and deploy/restore.sh
+# work on, the way the services find their databases:
+#   INSTALLED (1: an install of deploy/install.sh, read CONFIG_DIR/*.env),
+#   USUARIOS_SOURCE / PAGOS_SOURCE (a SQLite file, or a postgres:// URL),
+#   BACKUP_DIR, BACKUP_KEEP.
+# Variables already set in the environment win over the env files.
+resolve_backup_settings() {
+  local conf svc var file url dir name
+  INSTALLED=0
+  if [[ -r deploy/installed.env ]]; then
+    INSTALLED=1
+    conf=${PAGOS_CONFIG_DIR:-$(sed -n 's/^PAGOS_CONFIG_DIR=//p' deploy/installed.env)}
+    BACKUP_DIR=${BACKUP_DIR:-$(env_file_value "$conf/backup.env" BACKUP_DIR)}
+    BACKUP_KEEP=${BACKUP_KEEP:-$(env_file_value "$conf/backup.env" BACKUP_KEEP)}
+    BACKUP_DIR=${BACKUP_DIR:-/var/lib/pagos/backups}
+  fi
+  BACKUP_DIR=${BACKUP_DIR:-backups}
+  BACKUP_KEEP=${BACKUP_KEEP:-14}
+  for svc in usuarios pagos; do
+    var=${svc^^}
+    name=${var}_DATABASE_URL
+    url=${!name:-}
+    name=${var}_DB_FILE
+    file=${!name:-}
+    dir=${DATA_DIR:-}
+    if ((INSTALLED)); then
+      # Each installed service has a DATA_DIR of its own, in its env file.
+      [[ -n $url ]] || url=$(env_file_value "$conf/$svc.env" "${var}_DATABASE_URL")
+      [[ -n $file ]] || file=$(env_file_value "$conf/$svc.env" "${var}_DB_FILE")
+      dir=$(env_file_value "$conf/$svc.env" DATA_DIR)
+      if [[ -z $url && -z $file && -z $dir && ! -r $conf/$svc.env ]]; then
+        log_error "cannot read $conf/$svc.env: run as root or as the service user"
+        return 1
+      fi
+    fi
+    if [[ -n $url ]]; then
+      printf -v "${var}_SOURCE" '%s' "$url"
+    else
+      printf -v "${var}_SOURCE" '%s' "${file:-${dir:-data}/$svc.sqlite}"
+    fi
+  done
+}

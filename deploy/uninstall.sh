@@ -38,7 +38,7 @@ DATA_DIR=${DATA_DIR:-/var/lib/pagos}
 LOG_DIR=${LOG_DIR:-/var/log/pagos}
 SERVICE_USER=${SERVICE_USER:-pagos}
 UNIT_DIR=/etc/systemd/system
-UNITS=(pagos-gateway.service pagos-usuarios.service pagos-pagos.service pagos.target)
+UNITS=(pagos-backup.timer pagos-backup.service pagos-gateway.service pagos-usuarios.service pagos-pagos.service pagos.target)
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }

@@ -117,11 +117,11 @@ t.test('deploy/install.sh into a fake root', { skip, timeout: 900_000 }, async (
     for (const dev of ['tap', 'typescript', 'tsx']) t.notOk(existsSync(at(`opt/pagos/node_modules/${dev}`)), `no dev dependency ${dev}`)
     t.equal(lstatSync(at('opt/pagos/dist/gateway/server.js')).uid, 0, 'root owns the code: the services can\'t change it')
     t.ok(existsSync(at('opt/pagos/deploy/check_status.sh')))
-    t.equal(read('opt/pagos/deploy/installed.env'), 'PAGOS_CONFIG_DIR=/etc/pagos\n')
+    t.equal(read('opt/pagos/deploy/installed.env'), `PAGOS_CONFIG_DIR=/etc/pagos\nNODE=${NODE}\n`, 'where the settings are, and the node backup.sh and restore.sh run')
   })
 
   t.test('data and log folders belong to the service user', async (t) => {
-    for (const dir of ['var/lib/pagos', 'var/lib/pagos/usuarios', 'var/lib/pagos/pagos', 'var/log/pagos']) {
+    for (const dir of ['var/lib/pagos', 'var/lib/pagos/usuarios', 'var/lib/pagos/pagos', 'var/lib/pagos/backups', 'var/log/pagos']) {
       const st = lstatSync(at(dir))
       t.equal(`${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`, `${uid}:${gid} 750`, dir)
     }
@@ -163,6 +163,20 @@ t.test('deploy/install.sh into a fake root', { skip, timeout: 900_000 }, async (
     t.equal(readlinkSync(at('etc/systemd/system/multi-user.target.wants/pagos.target')), '/etc/systemd/system/pagos.target', 'started at boot')
     t.equal(read('etc/logrotate.d/pagos'), readFileSync(join(ROOT, 'deploy/logrotate/pagos'), 'utf8'))
     t.match(first.output, /skipped \(DESTDIR mode\): systemctl daemon-reload; systemctl restart pagos\.target/)
+  })
+
+  t.test('the daily backup: its units, the timer enabled, backup.env', async (t) => {
+    const unit = read('etc/systemd/system/pagos-backup.service')
+    t.match(unit, /^ExecStart=\/opt\/pagos\/deploy\/backup\.sh$/m)
+    t.match(unit, new RegExp(`^Environment=NODE=${NODE}$`, 'm'), 'with this node')
+    t.match(unit, /^User=pagos$/m, 'as the service user')
+    t.match(unit, /^ReadWritePaths=\/var\/lib\/pagos\/usuarios \/var\/lib\/pagos\/pagos \/var\/lib\/pagos\/backups$/m)
+    t.match(read('etc/systemd/system/pagos-backup.timer'), /^Persistent=true$/m)
+    t.equal(readlinkSync(at('etc/systemd/system/timers.target.wants/pagos-backup.timer')), '/etc/systemd/system/pagos-backup.timer', 'the timer is enabled')
+    t.match(envFile('etc/pagos/backup.env'), { BACKUP_DIR: '/var/lib/pagos/backups', BACKUP_KEEP: '14' })
+    const st = lstatSync(at('etc/pagos/backup.env'))
+    t.equal(`${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`, `0:${gid} 640`)
+    t.ok(lstatSync(at('opt/pagos/deploy/backup.sh')).mode & 0o100 && lstatSync(at('opt/pagos/deploy/restore.sh')).mode & 0o100, 'backup.sh and restore.sh installed, executable')
   })
 
   // What install.sh copies from the source tree is replaced on every run (an upgrade).
@@ -237,6 +251,22 @@ t.test('deploy/install.sh into a fake root', { skip, timeout: 900_000 }, async (
     }, { timeoutMs: 30_000 })
     t.pass('a payment went usuarios → RabbitMQ → pagos → usuarios with the generated RabbitMQ user and vhost')
 
+    // The installed backup.sh, with its production deps, while the services run (paths inside the fake root).
+    const backup = await run('bash', [at('opt/pagos/deploy/backup.sh')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE,
+        PAGOS_CONFIG_DIR: at('etc/pagos'),
+        USUARIOS_DB_FILE: at('var/lib/pagos/usuarios/usuarios.sqlite'),
+        PAGOS_DB_FILE: at('var/lib/pagos/pagos/pagos.sqlite'),
+        BACKUP_DIR: at('var/lib/pagos/backups')
+      }
+    }).then(({ stdout }) => ({ code: 0, stdout }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, stdout: err.stdout + err.stderr }))
+    t.equal(backup.code, 0, 'the installed backup.sh takes a snapshot', { output: backup.stdout })
+    const snapshot = backup.stdout.trim().split('\n').at(-1)!
+    t.match(snapshot, new RegExp(`^${at('var/lib/pagos/backups')}/\\d{8}T\\d{6}Z$`), `named with a UTC timestamp: ${snapshot}`)
+    t.same(readdirSync(snapshot).sort(), ['manifest.json', 'pagos.sqlite', 'usuarios.sqlite'])
+
     // The installed check_status.sh, with these settings but the ports of this run.
     const config = join(dest, 'tmp-config')
     mkdirSync(config)
@@ -265,10 +295,12 @@ t.test('deploy/install.sh into a fake root', { skip, timeout: 900_000 }, async (
     writeFileSync(at('var/lib/pagos/pagos/pagos.sqlite'), 'datos')
     const res = await script('uninstall.sh', ['--destdir', dest])
     t.equal(res.code, 0, 'succeeds', { output: res.output })
-    for (const gone of ['opt/pagos', 'etc/systemd/system/pagos-gateway.service', 'etc/systemd/system/pagos.target', 'etc/systemd/system/multi-user.target.wants/pagos.target', 'etc/systemd/system/pagos.target.wants', 'etc/logrotate.d/pagos']) {
+    for (const gone of ['opt/pagos', 'etc/systemd/system/pagos-gateway.service', 'etc/systemd/system/pagos.target', 'etc/systemd/system/multi-user.target.wants/pagos.target', 'etc/systemd/system/pagos.target.wants', 'etc/logrotate.d/pagos',
+      'etc/systemd/system/pagos-backup.service', 'etc/systemd/system/pagos-backup.timer', 'etc/systemd/system/timers.target.wants/pagos-backup.timer']) {
       t.notOk(existsSync(at(gone)), `${gone} removed`)
     }
     t.equal(read('var/lib/pagos/pagos/pagos.sqlite'), 'datos', 'data kept')
+    t.ok(existsSync(at('var/lib/pagos/backups')), 'backups kept')
     t.ok(existsSync(at('etc/pagos/gateway.env')), 'settings kept')
     t.ok(existsSync(at('var/log/pagos/gateway.log')), 'logs kept')
     t.match(read('etc/passwd'), /^pagos:/m, 'user kept')

@@ -88,8 +88,12 @@ async function state (): Promise<State> {
   return s
 }
 
+/** Duplicates a service took no action on; pagos also counts those it answered with the recorded result. */
 const ignored = (service: 'usuarios' | 'pagos'): number =>
-  sys[service].lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('duplicado ignorado')).length
+  sys[service].lines.filter((l) => typeof l.msg === 'string' && (l.msg.includes('duplicado ignorado') || (service === 'pagos' && l.msg.startsWith('pago.solicitado duplicado')))).length
+/** Duplicated pago.solicitado pagos answered with the result it had recorded (a new pago.procesado, no provider call). */
+const answered = (): number =>
+  sys.pagos.lines.filter((l) => l.msg === 'pago.solicitado duplicado respondido con el resultado registrado').length
 
 let captured: SyncMessage[] = []
 let single: State
@@ -135,6 +139,7 @@ t.test('every message delivered twice more, shuffled then reversed: nothing chan
   t.comment(`shuffle seed ${SEED}`)
   const again = [...shuffled(captured, SEED), ...[...captured].reverse()]
   const ignoredBefore = { usuarios: ignored('usuarios'), pagos: ignored('pagos') }
+  const answeredBefore = answered()
   await Promise.all(again.map(async (m) => {
     await pub.send({
       exchange: top.exchange,
@@ -148,17 +153,20 @@ t.test('every message delivered twice more, shuffled then reversed: nothing chan
     }, bodyBytes(m))
   }))
   const perService = again.length / 2
+  // pagos answers every duplicated pago.solicitado (it recorded them all) with its recorded
+  // result: perService more pago.procesado, which usuarios ignores as well.
 
   await waitFor('every duplicate consumed', async () => {
     for (const q of [top.queues.usuarios, top.queues.pagos]) {
       if (await queueDepth(rabbit, q.queue) !== 0 || await queueDepth(rabbit, q.retryQueue) !== 0) return false
     }
-    return ignored('usuarios') - ignoredBefore.usuarios >= perService && ignored('pagos') - ignoredBefore.pagos >= perService
+    return ignored('usuarios') - ignoredBefore.usuarios >= 2 * perService && ignored('pagos') - ignoredBefore.pagos >= perService
   }, { timeoutMs: 30_000, intervalMs: 100 }).catch((err) => {
-    t.fail(`${String(err)}: usuarios ignored ${ignored('usuarios') - ignoredBefore.usuarios}, pagos ${ignored('pagos') - ignoredBefore.pagos} of ${perService} each`)
+    t.fail(`${String(err)}: usuarios ignored ${ignored('usuarios') - ignoredBefore.usuarios} of ${2 * perService}, pagos ${ignored('pagos') - ignoredBefore.pagos} of ${perService}`)
   })
-  t.equal(ignored('usuarios') - ignoredBefore.usuarios, perService, `usuarios ignored all ${perService} duplicated pago.procesado`)
-  t.equal(ignored('pagos') - ignoredBefore.pagos, perService, `pagos ignored all ${perService} duplicated pago.solicitado`)
+  t.equal(ignored('usuarios') - ignoredBefore.usuarios, 2 * perService, `usuarios ignored all ${perService} duplicated pago.procesado and the ${perService} answers to duplicated requests`)
+  t.equal(ignored('pagos') - ignoredBefore.pagos, perService, `pagos took no new action on any of the ${perService} duplicated pago.solicitado`)
+  t.equal(answered() - answeredBefore, perService, 'it answered each with the result it had recorded')
 
   // A short bounded look that nothing moves afterwards: outboxes empty, same state each time.
   for (let i = 0; i < 5; i++) {
@@ -168,19 +176,24 @@ t.test('every message delivered twice more, shuffled then reversed: nothing chan
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 
-  // The tap saw the duplicates we sent and nothing else: no service published again.
+  // The tap saw the duplicates we sent and pagos' answers, each the very result it published the first time.
   const seenAfter = await takeAll(rabbit, tapQueue)
-  t.equal(seenAfter.length, again.length, 'no service published anything in answer to a duplicate')
+  t.equal(seenAfter.length, again.length + perService, 'what we sent, plus one pago.procesado per duplicated request')
+  t.equal(seenAfter.filter((m) => m.routingKey === 'pago.solicitado').length, perService, 'no service asked pagos again')
+  const original = new Map(captured.filter((m) => m.routingKey === 'pago.procesado').map((m) => [m.messageId, JSON.stringify(m.body)]))
+  t.ok(seenAfter.filter((m) => m.routingKey === 'pago.procesado').every((m) => original.get(m.messageId) === JSON.stringify(m.body)),
+    'every pago.procesado seen is the recorded result, as first published')
 })
 
 t.test('duplicates while the payments are still in flight: each message doubled the moment it is published', async (t) => {
   const MAS = [2, 0.5, 3.25, 1]
   const ignoredBefore = { usuarios: ignored('usuarios'), pagos: ignored('pagos') }
-  let originals = 0
+  const answeredBefore = answered()
+  const originals = { 'pago.solicitado': 0, 'pago.procesado': 0 }
   // Every message the services publish is sent twice more at once, racing the original.
   const doubler = rabbit.createConsumer({ queue: tapQueue, queueOptions: { durable: true }, qos: { prefetchCount: 50 }, concurrency: 50 }, async (m) => {
     if (m.headers?.['x-duplicado'] !== undefined) return
-    originals++
+    originals[m.routingKey as keyof typeof originals]++
     await Promise.all([1, 2].map(async (n) => await pub.send({
       exchange: top.exchange,
       routingKey: m.routingKey,
@@ -197,7 +210,11 @@ t.test('duplicates while the payments are still in flight: each message doubled 
 
   const sent = await Promise.all(usuarios.flatMap((u) => MAS.map(async (monto) => await call('POST', gw(`/usuarios/${u.id}/pagar`), { monto }))))
   t.ok(sent.every((r) => r.status === 202), `all ${sent.length} payments accepted`)
+  // pagos takes no new action on the two copies of each request: a copy
+  // waits for the one being handled, then is answered with the recorded
+  // result (a new pago.procesado, doubled by the tap like any other).
   const expected = 2 * sent.length
+  const procesados = (): number => sent.length + answered() - answeredBefore
   for (const u of usuarios) {
     await waitFor(`payments of user ${u.id} final`, async () => {
       const r = (await call('GET', gw(`/usuarios/${u.id}/pagos?limit=100`))).body
@@ -208,13 +225,15 @@ t.test('duplicates while the payments are still in flight: each message doubled 
     for (const q of [top.queues.usuarios, top.queues.pagos]) {
       if (await queueDepth(rabbit, q.queue) !== 0 || await queueDepth(rabbit, q.retryQueue) !== 0) return false
     }
-    return originals >= expected && ignored('usuarios') - ignoredBefore.usuarios >= expected && ignored('pagos') - ignoredBefore.pagos >= expected
+    return originals['pago.solicitado'] >= sent.length && originals['pago.procesado'] >= procesados() &&
+      ignored('usuarios') - ignoredBefore.usuarios >= 3 * procesados() - sent.length && ignored('pagos') - ignoredBefore.pagos >= expected
   }, { timeoutMs: 30_000, intervalMs: 100 }).catch((err) => {
-    t.fail(`${String(err)}: ${originals} originals seen, usuarios ignored ${ignored('usuarios') - ignoredBefore.usuarios}, pagos ${ignored('pagos') - ignoredBefore.pagos} of ${expected}`)
+    t.fail(`${String(err)}: ${JSON.stringify(originals)} originals seen, usuarios ignored ${ignored('usuarios') - ignoredBefore.usuarios}, pagos ${ignored('pagos') - ignoredBefore.pagos} of ${expected}`)
   })
-  t.equal(originals, expected, 'the services published one solicitado and one procesado per payment')
-  t.equal(ignored('usuarios') - ignoredBefore.usuarios, expected, 'usuarios ignored both copies of every pago.procesado')
-  t.equal(ignored('pagos') - ignoredBefore.pagos, expected, 'pagos ignored both copies of every pago.solicitado')
+  t.equal(originals['pago.solicitado'], sent.length, 'usuarios published one pago.solicitado per payment')
+  t.equal(originals['pago.procesado'], procesados(), 'pagos published one pago.procesado per payment, plus one answer per copy that came after the record')
+  t.equal(ignored('usuarios') - ignoredBefore.usuarios, 3 * procesados() - sent.length, 'usuarios applied one pago.procesado per payment and ignored every other copy')
+  t.equal(ignored('pagos') - ignoredBefore.pagos, expected, 'pagos took no new action on either copy of any pago.solicitado')
   const now = await state()
   t.same(Object.fromEntries(Object.entries(now.enPagos).map(([id, p]) => [id, p.estado])), now.enUsuarios, 'usuarios and pagos agree on every payment')
   const estados = Object.values(now.enUsuarios)

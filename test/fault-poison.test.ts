@@ -160,7 +160,7 @@ t.test('poison ends in the dead-letter queue with its reason; a duplicate is ign
   // Every poison message is accounted for once it is either dead-lettered or logged as an ignored duplicate.
   const ignored = (c: ConsumerName): number => c === 'usuarios'
     ? logged('usuarios', 'pago.procesado duplicado ignorado', pago.id)
-    : logged('pagos', 'pago.solicitado duplicado ignorado', pago.id)
+    : logged('pagos', 'pago.solicitado duplicado respondido con el resultado registrado', pago.id)
   await waitFor('every poison message dead-lettered or ignored', async () => {
     for (const c of ['usuarios', 'pagos'] as const) {
       if (await queueDepth(rabbit, t0.queues[c].queue) !== 0) return false
@@ -188,8 +188,10 @@ t.test('poison ends in the dead-letter queue with its reason; a duplicate is ign
     if (Buffer.isBuffer(m.body)) t.same(m.body, p.body, `${p.caso}: the body is kept byte for byte`)
     else t.same(m.body, JSON.parse(p.body.toString()), `${p.caso}: the body is kept`)
   }
-  t.equal(logged('usuarios', 'pago.procesado duplicado ignorado', pago.id), 1, 'usuarios ignored exactly one pago.procesado (the duplicate)')
-  t.equal(logged('pagos', 'pago.solicitado duplicado ignorado', pago.id), 1, 'pagos ignored exactly one pago.solicitado (the duplicate)')
+  // pagos answers the duplicated request with the result it recorded; usuarios ignores that answer too.
+  await waitFor('usuarios ignored the duplicate and pagos\' answer', () => logged('usuarios', 'pago.procesado duplicado ignorado', pago.id) >= 2, { timeoutMs: 30_000, intervalMs: 100 }).catch(() => {})
+  t.equal(logged('usuarios', 'pago.procesado duplicado ignorado', pago.id), 2, 'usuarios ignored exactly two pago.procesado (the duplicate, and pagos\' answer to the duplicated request)')
+  t.equal(logged('pagos', 'pago.solicitado duplicado respondido con el resultado registrado', pago.id), 1, 'pagos answered the one duplicated pago.solicitado with its recorded result')
 })
 
 t.test('no balance changed and the payment stays completado, in usuarios and in pagos', async (t) => {

@@ -11,14 +11,16 @@ import { openMigrated, outboxClaim } from '../lib/db.js'
 import { createTransact, type Transact } from '../lib/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/outbox.js'
 import type { UsuariosConfig } from './config.js'
-import { countPagos } from './metrics.js'
+import { countPagos, watchVencidos } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
+import { startReenvio } from './reenvio.js'
 import { registerPagosRoutes } from './routes/pagos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
 import { createCuentasStore } from './store/cuentas-store.js'
 import { purgeIdempotencyKeys } from './store/idempotency.js'
 import { migrations } from './store/migrations.js'
 import { createPagosStore } from './store/pagos-store.js'
+import { createReenvioStore } from './store/reenvio-store.js'
 import type { UsuariosDatabase } from './store/schema.js'
 
 export interface UsuariosAppOptions {
@@ -56,12 +58,23 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
     broker.consume('usuarios', pagoProcesadoHandler(pagos, logger))
   }
   watchMessaging(metrics, { db, broker })
+  const reenvioLimiteMs = config.PAGO_REENVIO_SEGUNDOS * 1000
+  const reenvios = createReenvioStore(db, () => relay?.notify(), transact)
+  const vencidos = async (): Promise<number> => await reenvios.contarVencidos(reenvioLimiteMs)
+  watchVencidos(metrics.registry, vencidos)
 
   registerHealthRoutes(app, {
     servicio: 'usuarios',
     database: async () => { await sql`select 1`.execute(db) },
     brokerConnected: broker?.isConnected,
-    extra: async () => ({ outboxPendientes: relay === undefined ? 0 : await relay.backlog(), deadLetter: await broker?.deadLetterCount('usuarios') ?? 0 })
+    // Overdue payments do not make usuarios unready: the sweep is already
+    // asking pagos again, and taking usuarios out of rotation would only stop
+    // new payments without helping the old ones. Alerts read the figure.
+    extra: async () => ({
+      outboxPendientes: relay === undefined ? 0 : await relay.backlog(),
+      deadLetter: await broker?.deadLetterCount('usuarios') ?? 0,
+      pagosPendientesVencidos: await vencidos()
+    })
   })
   registerUsuariosRoutes(app, cuentas)
   registerPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
@@ -72,14 +85,17 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   }
   const purgeTimer = setInterval(() => { purge().catch((err) => logger.warn({ err }, 'idempotency purge failed')) }, HOUR_MS).unref()
 
+  let reenvio: { stop: () => Promise<void> } | undefined
   app.addHook('onReady', async () => {
     await purge()
     relay?.start()
+    if (broker !== undefined) reenvio = startReenvio({ store: reenvios, limiteMs: reenvioLimiteMs, brokerConnected: broker.isConnected, logger })
   })
   // Order: stop taking messages (in-flight ones finish), publish what is left
   // in the current batch, close the broker connection, then the database.
   app.addHook('onClose', async () => {
     clearInterval(purgeTimer)
+    await reenvio?.stop()
     await broker?.stopConsuming()
     await relay?.stop()
     await broker?.close()

@@ -16,7 +16,14 @@ export const UsuariosEnvSchema = Type.Object({
   USUARIOS_DATABASE_URL: Type.Optional(DatabaseUrl),
   /** What `POST /usuarios/:id/pagar` with no body pays. */
   PAGO_MONTO_DEFECTO: montoSchema({ default: 100, campo: 'PAGO_MONTO_DEFECTO' }),
-  IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 24, maximum: 24 * 365, default: 24 })
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 24, maximum: 24 * 365, default: 24 }),
+  /**
+   * Seconds a payment may stay pendiente before usuarios asks pagos again
+   * (re-sends pago.solicitado; again every this many seconds while it stays
+   * pendiente). Also the bound of payments_pending_overdue and of
+   * /health/ready's pagosPendientesVencidos.
+   */
+  PAGO_REENVIO_SEGUNDOS: Type.Integer({ minimum: 1, maximum: 7 * 86_400, default: 300 })
 })
 export type UsuariosConfig = Static<typeof UsuariosEnvSchema>
 

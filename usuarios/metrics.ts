@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { PagosStore } from './store/pagos-store.js'
 
 /**
@@ -35,4 +35,19 @@ export function countPagos (store: PagosStore, registry: Registry): PagosStore {
       return result
     }
   }
+}
+
+/** A gauge read at scrape time: payments still pendiente past the re-send bound. */
+export function watchVencidos (registry: Registry, contar: () => Promise<number>): void {
+  let last = 0
+  new Gauge({
+    name: 'payments_pending_overdue',
+    help: 'Payments still pendiente longer than PAGO_REENVIO_SEGUNDOS after they were accepted (each is re-sent to pagos)',
+    registers: [registry],
+    async collect () {
+      // The database is away: keep the last figure; readiness reports it.
+      last = await contar().catch(() => last)
+      this.set(last)
+    }
+  })
 }

@@ -3,12 +3,24 @@ import type { Delivery, HandlerResult } from '../../lib/amqp.js'
 import type { Procesador } from '../processor.js'
 import type { PagosStore } from '../store/pagos-store.js'
 
-/** Processes a requested payment once; knows nothing of AMQP. */
+/**
+ * Processes a requested payment once; knows nothing of AMQP. A request for a
+ * payment already recorded (a duplicate, or usuarios asking again because
+ * the answer never arrived) is answered with the recorded result, without
+ * calling the provider. This process handles one copy of a payment at a
+ * time: a copy that arrives while another is being handled (the provider
+ * may be slow) waits for it, then finds its result recorded and answers with
+ * it. So the provider is never called twice for one payment id here; only
+ * a failure between the call and the record repeats the call, which the
+ * Procesador contract allows.
+ */
 export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador, logger: Logger) {
-  return async ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
+  const enCurso = new Map<string, Promise<HandlerResult>>()
+
+  async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
-    if (await pagos.yaProcesado(message.pagoId)) {
-      log.info('pago.solicitado duplicado ignorado')
+    if (await pagos.republicar(message.pagoId, correlationId ?? null)) {
+      log.info('pago.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }
     }
     const recibidoEn = new Date().toISOString()
@@ -17,5 +29,18 @@ export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador
     if (nuevo) log.info({ estado: resultado.estado, motivo: resultado.motivo, usuarioId: message.usuarioId }, 'pago procesado')
     else log.info('pago.solicitado duplicado ignorado')
     return { ack: true }
+  }
+
+  return async (delivery: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
+    const id = delivery.message.pagoId
+    // The check and the claim below run in one synchronous stretch: no other copy slips in between.
+    while (enCurso.has(id)) await enCurso.get(id)!.catch(() => {})
+    const work = handle(delivery)
+    enCurso.set(id, work)
+    try {
+      return await work
+    } finally {
+      if (enCurso.get(id) === work) enCurso.delete(id)
+    }
   }
 }

@@ -70,6 +70,32 @@ export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = 
       return inserted
     },
 
+    /**
+     * Answers a repeated request for a payment already recorded: writes its
+     * recorded result (same estado, motivo and procesadoEn) as a new
+     * `pago.procesado` to the outbox, in a transaction. Never calls the
+     * provider. Resolves false when the payment is not recorded here.
+     */
+    async republicar (pagoId: string, correlationId: string | null): Promise<boolean> {
+      const found = await transact(async (trx) => {
+        const row = await trx.selectFrom('pagos').selectAll().where('id', '=', pagoId).executeTakeFirst()
+        if (row === undefined) return false
+        await trx.insertInto('outbox').values(outboxRow('pago.procesado', {
+          tipo: 'pago.procesado',
+          version: 1,
+          pagoId: row.id,
+          usuarioId: row.usuario_id,
+          montoCentimos: row.monto_centimos,
+          estado: row.estado,
+          motivo: row.motivo,
+          procesadoEn: row.procesado_en
+        }, { messageId: row.id, correlationId: correlationId ?? row.correlation_id })).execute()
+        return true
+      })
+      if (found) onOutbox()
+      return found
+    },
+
     async obtener (id: string): Promise<PagoProcesado | undefined> {
       const row = await db.selectFrom('pagos').selectAll().where('id', '=', id).executeTakeFirst()
       return row === undefined ? undefined : toPago(row)

@@ -48,5 +48,17 @@ export const migrations: Record<string, Migration> = {
     async down (db: Kysely<any>) {
       for (const t of ['outbox', 'idempotencia', 'pagos', 'recargas', 'usuarios']) await db.schema.dropTable(t).execute()
     }
+  },
+  '0002_reenvio': {
+    // When usuarios last re-sent pago.solicitado for a payment still pendiente
+    // (null: never). The sweep (usuarios/reenvio.ts) reads it to space re-sends.
+    async up (db: Kysely<any>) {
+      await db.schema.alterTable('pagos').addColumn('reenviado_en', 'text').execute()
+      await db.schema.createIndex('pagos_estado_creado').on('pagos').columns(['estado', 'creado_en']).execute()
+    },
+    async down (db: Kysely<any>) {
+      await db.schema.dropIndex('pagos_estado_creado').execute()
+      await db.schema.alterTable('pagos').dropColumn('reenviado_en').execute()
+    }
   }
 }

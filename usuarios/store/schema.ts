@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely'
+import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { EstadoPago } from '../../contracts/http/common.js'
 import type { OutboxTable } from '../../lib/outbox.js'
 
@@ -29,6 +29,8 @@ export interface PagosTable {
   request_id: string | null
   creado_en: string
   actualizado_en: string
+  /** When the sweep last re-sent pago.solicitado (ISO 8601); null until then, and on insert. */
+  reenviado_en: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 /** A response kept so that a retried request gets it again instead of acting twice. */

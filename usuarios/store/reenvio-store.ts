@@ -1,0 +1,65 @@
+import { sql } from 'kysely'
+import { hasRowLocks } from '../../lib/db.js'
+import { createTransact } from '../../lib/group-commit.js'
+import { outboxRow } from '../../lib/outbox.js'
+import type { UsuariosDb } from './schema.js'
+
+/**
+ * Payments that stay `pendiente` too long: pagos never got the request, its
+ * answer was lost (a broker that lost messages, a restore of snapshots taken
+ * at different moments), or it is still on its way. Asking again is safe:
+ * pagos is idempotent by payment id and answers a repeated request with the
+ * result it recorded; usuarios applies a repeated result as a no-op.
+ */
+export function createReenvioStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
+  return {
+    /**
+     * One transaction: marks up to `lote` payments pendiente for at least
+     * `limiteMs` since they were created or last re-sent (`reenviado_en`), and
+     * writes a `pago.solicitado` for each to the outbox, with the same payment
+     * id (messageId), payload and correlation id as the first one. A payment
+     * whose request still waits in the outbox is skipped (the broker is away:
+     * one copy is enough). The UPDATE re-checks its guard, and on PostgreSQL
+     * the candidates are claimed with `FOR UPDATE SKIP LOCKED`: instances
+     * sweeping at once re-send each payment once, and a payment is re-sent at
+     * most once per `limiteMs`. Resolves with the number re-sent.
+     */
+    async reenviarVencidos (limiteMs: number, lote: number): Promise<number> {
+      const ahora = new Date()
+      const corte = new Date(ahora.getTime() - limiteMs).toISOString()
+      const vencido = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${corte}
+        and not exists (select 1 from outbox o where o.message_id = pagos.id and o.tipo = 'pago.solicitado')`
+      const rows = await transact(async (trx) => {
+        let candidatos = trx.selectFrom('pagos').select('id').where(vencido).orderBy('creado_en').limit(lote)
+        if (hasRowLocks(trx)) candidatos = candidatos.forUpdate().skipLocked()
+        const marcados = await trx.updateTable('pagos')
+          .set({ reenviado_en: ahora.toISOString() })
+          .where('id', 'in', candidatos).where(vencido)
+          .returningAll().execute()
+        for (const pago of marcados) {
+          await trx.insertInto('outbox').values(outboxRow('pago.solicitado', {
+            tipo: 'pago.solicitado',
+            version: 1,
+            pagoId: pago.id,
+            usuarioId: pago.usuario_id,
+            montoCentimos: pago.monto_centimos,
+            concepto: pago.concepto,
+            solicitadoEn: pago.creado_en
+          }, { messageId: pago.id, correlationId: pago.request_id })).execute()
+        }
+        return marcados
+      })
+      if (rows.length > 0) onOutbox()
+      return rows.length
+    },
+
+    /** Payments still `pendiente` more than `limiteMs` after they were accepted. */
+    async contarVencidos (limiteMs: number): Promise<number> {
+      const corte = new Date(Date.now() - limiteMs).toISOString()
+      const row = await db.selectFrom('pagos').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('estado', '=', 'pendiente').where('creado_en', '<', corte).executeTakeFirstOrThrow()
+      return Number(row.n)
+    }
+  }
+}
+export type ReenvioStore = ReturnType<typeof createReenvioStore>
