@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -25,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pagos-packages-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
 // Real tools the functions need; everything else is missing on purpose.
-const REAL = ['bash', 'env', 'mkdir', 'dirname', 'tail', 'cat', 'sed', 'find', 'sort', 'timeout', 'sleep', 'tr', 'touch', 'cp', 'chmod', 'printf', 'true']
+const REAL = ['bash', 'env', 'mkdir', 'dirname', 'tail', 'cat', 'sed', 'find', 'sort', 'timeout', 'sleep', 'tr', 'touch', 'cp', 'chmod', 'printf', 'true', 'head']
 
 /** A TCP port that listens only once `open()` is called (a broker or cluster that "starts"). */
 async function lateListener (): Promise<{ port: number, open: () => void, server: Server }> {
@@ -50,7 +51,7 @@ interface Case {
   uid: number
   /** sudo works without a password ('ok'), wants one ('password': `-n` fails), or is not installed (false). */
   sudo: 'ok' | 'password' | false
-  /** Commands present before the run (in the fake bin dir). */
+  /** Commands present before the run (in the fake bin dir; `node` is the real one). */
   present?: string[]
   /** apt-get exits non-zero on `install`. */
   aptFails?: boolean
@@ -109,6 +110,7 @@ async function scenario (c: Case, script: string, env: Record<string, string> = 
   for (const name of c.present ?? []) {
     if (name === 'rabbitmq-server') fake(name, fakeRabbit)
     else if (name === 'pg_ctlcluster') fake(name, fakePgCtl)
+    else if (name === 'node') symlinkSync(process.execPath, join(bin, 'node'))
     else fake(name, 'exit 0')
   }
   const prelude = `set -euo pipefail\ncd ${ROOT}\nsource deploy/lib.sh\nrabbitmq_installed() { command -v rabbitmq-server >/dev/null 2>&1; }\n`
@@ -216,4 +218,20 @@ t.test('one apt-get update per run, however many installs', async (t) => {
   const r = await scenario({ uid: 0, sudo: false }, 'ensure_build_tools; ensure_rabbitmq; ensure_postgres')
   t.equal(r.code, 0, r.stderr)
   t.same(r.apt, ['update', 'install -y python3 make g++', 'install -y rabbitmq-server', 'install -y postgresql'])
+})
+
+t.test('without curl (a fresh box may lack it), the health checks use Node\'s fetch', async (t) => {
+  const server = createHttpServer((req, res) => {
+    const ok = req.url === '/health'
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ status: ok ? 'ok' : 'down' }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  // Node is put on the fake PATH; curl is not.
+  const r = await scenario({ uid: 1000, sudo: false, present: ['node'] },
+    `command -v curl || echo "no curl"; http_ok ${base}/health && echo up; http_ok ${base}/other || echo down; health_status ${base}/health; health_status ${base}/other; health_status http://127.0.0.1:1/x`)
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stdout, 'no curl\nup\ndown\n200 ok\n503 down\n000 -\n')
 })
