@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -45,6 +45,31 @@ const HOST_CA = '/etc/ssl/certs/ca-certificates.crt'
 // Cold caches: debootstrap, apt downloads and compiling better-sqlite3 on a busy 2-core machine.
 t.setTimeout(1_800_000)
 
+const APT_CACHE_LOCK = join(CACHE, 'apt.lock')
+
+/** Takes the apt caches for this process (a lock folder holding its pid; one of a dead process is taken over). False: a live run holds them. */
+function claimAptCaches (): boolean {
+  mkdirSync(CACHE, { recursive: true })
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(APT_CACHE_LOCK)
+      writeFileSync(join(APT_CACHE_LOCK, 'pid'), `${process.pid}\n`)
+      return true
+    } catch {
+      let owner = 0
+      try {
+        owner = Number(readFileSync(join(APT_CACHE_LOCK, 'pid'), 'utf8').trim())
+      } catch {
+        // No pid yet: being taken right now, unless left so a while ago.
+        try { if (Date.now() - statSync(APT_CACHE_LOCK).mtimeMs < 60_000) return false } catch { continue }
+      }
+      if (owner > 0 && existsSync(`/proc/${owner}`)) return false
+      rmSync(APT_CACHE_LOCK, { recursive: true, force: true })
+    }
+  }
+  return false
+}
+
 /** The registries answer from this machine (the box reaches them only through us). */
 async function registriesReachable (): Promise<string | false> {
   for (const url of [`http://${aptMirrorHosts()[0] ?? 'deb.debian.org'}/debian/dists/bookworm/Release`, `https://${NPM_REGISTRY}/tap`]) {
@@ -64,6 +89,11 @@ t.test('a fresh Debian 12: the Quick start\'s two commands set up everything, an
 
   const caches = { npm: join(CACHE, 'npm'), archives: join(CACHE, 'apt-archives'), lists: join(CACHE, 'apt-lists') }
   for (const dir of [caches.npm, join(caches.archives, 'partial'), join(caches.lists, 'partial')]) mkdirSync(dir, { recursive: true })
+  // npm's cache may be shared by runs at the same time; apt's folders may not
+  // (apt-get in another box would find them locked): one run at a time uses them.
+  const aptCaches = claimAptCaches()
+  if (aptCaches) t.teardown(() => rmSync(APT_CACHE_LOCK, { recursive: true, force: true }))
+  else t.comment('another run is using the apt caches: this one downloads its packages')
 
   const root = await prepareRoot({ packages: ['git'], log: (l) => t.comment(l) })
   // The box's "/" must be 0755 like any root (a mkdtemp folder is 0700, and then
@@ -74,8 +104,9 @@ t.test('a fresh Debian 12: the Quick start\'s two commands set up everything, an
     label: 'quick',
     binds: [
       { host: caches.npm, container: '/root/.npm' },
-      { host: caches.archives, container: '/var/cache/apt/archives' },
-      { host: caches.lists, container: '/var/lib/apt/lists' }
+      ...(aptCaches
+        ? [{ host: caches.archives, container: '/var/cache/apt/archives' }, { host: caches.lists, container: '/var/lib/apt/lists' }]
+        : [])
     ],
     log: (l) => t.comment(l)
   })
