@@ -260,13 +260,69 @@ ensure_build_tools() {
   fi
 }
 
+# ensure_system_packages [postgres]: what the system lacks for npm start (with
+# `postgres`: for npm test), checked before anything else and installed in one
+# apt-get run when this user may, announced in one line: rabbitmq-server (a
+# local AMQP_URL with nothing answering and no RabbitMQ), python3 make g++
+# (npm ci is due and they are missing), postgresql (a local
+# TEST_POSTGRES_URL, not installed; then trusted for local TCP logins).
+# When it may not: RabbitMQ missing is the one line with the whole command
+# and returns 1; build tools only, a warning (a prebuilt better-sqlite3 may do);
+# PostgreSQL is left to ensure_postgres, which skips its tests.
+ensure_system_packages() {
+  local pkgs=() why=() tools=() host port local_rabbit=0 local_pg=0
+  read -r host port < <(amqp_host_port)
+  case "$host" in 127.* | localhost | '[::1]') local_rabbit=1 ;; esac
+  if ((local_rabbit)) && ! rabbitmq_installed && ! rabbitmq_up; then
+    pkgs+=(rabbitmq-server)
+    why+=("RabbitMQ, the message broker")
+  fi
+  if deps_need_install; then
+    mapfile -t tools < <(build_tools_missing)
+    if ((${#tools[@]} > 0)); then
+      pkgs+=("${tools[@]}")
+      why+=("to compile better-sqlite3, a native module")
+    fi
+  fi
+  if [[ ${1:-} == postgres && ${SKIP_POSTGRES:-} != 1 ]]; then
+    read -r host port < <(postgres_host_port)
+    case "$host" in 127.* | localhost) local_pg=1 ;; esac
+    if ((local_pg)) && ! postgres_installed && ! tcp_open "$host" "$port" 2 && can_install_packages; then
+      pkgs+=(postgresql)
+      why+=("PostgreSQL, for the tests' PostgreSQL half")
+    fi
+  fi
+  ((${#pkgs[@]} > 0)) || return 0
+  if can_install_packages; then
+    local joined
+    joined=$(printf '%s; ' "${why[@]}")
+    install_packages "${joined%; }" "${pkgs[@]}" || return 1
+    if [[ " ${pkgs[*]} " == *" postgresql "* ]]; then postgres_trust_local || return 1; fi
+    return 0
+  fi
+  if [[ ${pkgs[0]} == rabbitmq-server ]]; then
+    if ((${#tools[@]} > 0)); then
+      echo "RabbitMQ is not installed (and better-sqlite3 needs a compiler): sudo apt-get install -y ${pkgs[*]}" >&2
+    else
+      echo "RabbitMQ is not installed: sudo apt-get install -y rabbitmq-server" >&2
+    fi
+    return 1
+  fi
+  log_warn "${tools[*]} missing: npm ci fails if better-sqlite3 has to be compiled here: sudo apt-get install -y ${tools[*]}"
+}
+
 # ------------------------------------------------------------ deps and build
+
+# deps_need_install: node_modules is missing or older than package-lock.json.
+deps_need_install() {
+  local marker=node_modules/.package-lock.json
+  [[ ! -d node_modules || ! -e $marker || package-lock.json -nt $marker ]]
+}
 
 # ensure_deps: `npm ci` when node_modules is missing or older than
 # package-lock.json (the build tools it may need installed first).
 ensure_deps() {
-  local marker=node_modules/.package-lock.json
-  if [[ ! -d node_modules || ! -e $marker || package-lock.json -nt $marker ]]; then
+  if deps_need_install; then
     ensure_build_tools
     log_info "Installing npm dependencies (npm ci)..."
     npm ci

@@ -235,3 +235,55 @@ t.test('without curl (a fresh box may lack it), the health checks use Node\'s fe
   t.equal(r.code, 0, r.stderr)
   t.equal(r.stdout, 'no curl\nup\ndown\n200 ok\n503 down\n000 -\n')
 })
+
+// ensure_system_packages runs first in npm start / npm test: everything the
+// system lacks in one apt-get, or one line with the whole command. Seam:
+// deps_need_install says whether `npm ci` is due (here: this checkout's own
+// node_modules would say no).
+const npmCiDue = 'deps_need_install() { true; }\n'
+
+t.test('npm start on a fresh box as root: RabbitMQ and the build tools in one announced install', async (t) => {
+  const r = await scenario({ uid: 0, sudo: false }, npmCiDue + 'ensure_system_packages && ensure_rabbitmq')
+  t.equal(r.code, 0, r.stderr)
+  t.same(r.apt, ['update', 'install -y rabbitmq-server python3 make g++'])
+  t.match(r.stdout, /^Installing rabbitmq-server python3 make g\+\+ \(RabbitMQ, the message broker; to compile better-sqlite3, a native module\): apt-get install -y rabbitmq-server python3 make g\+\+ \(output in .*\)\.\.\.$/m)
+  t.match(r.stdout, /^RabbitMQ is up on /m)
+})
+
+t.test('npm start on a fresh box without root or sudo: one line with the whole command, nothing else done', async (t) => {
+  const r = await scenario({ uid: 1000, sudo: false }, npmCiDue + 'ensure_system_packages; echo "not reached"')
+  t.equal(r.code, 1)
+  t.equal(r.stderr, 'RabbitMQ is not installed (and better-sqlite3 needs a compiler): sudo apt-get install -y rabbitmq-server python3 make g++\n')
+  t.equal(r.stdout, '')
+  t.same(r.apt, [])
+})
+
+t.test('without root, only the build tools missing: a warning, and npm start goes on', async (t) => {
+  const r = await scenario({ uid: 1000, sudo: false, present: ['rabbitmq-server'] }, npmCiDue + 'ensure_system_packages; echo "went on"')
+  t.equal(r.code, 0)
+  t.equal(r.stderr, 'WARNING: python3 make g++ missing: npm ci fails if better-sqlite3 has to be compiled here: sudo apt-get install -y python3 make g++\n')
+  t.equal(r.stdout, 'went on\n')
+})
+
+t.test('npm test on a fresh box as root: PostgreSQL joins the same install, and is trusted for local logins', async (t) => {
+  const r = await scenario({ uid: 0, sudo: false }, npmCiDue + 'ensure_system_packages postgres && ensure_rabbitmq && ensure_postgres')
+  t.equal(r.code, 0, r.stderr)
+  t.same(r.apt, ['update', 'install -y rabbitmq-server python3 make g++ postgresql'])
+  t.match(r.stdout, /^Installing rabbitmq-server python3 make g\+\+ postgresql \(RabbitMQ, the message broker; to compile better-sqlite3, a native module; PostgreSQL, for the tests' PostgreSQL half\)/m)
+  t.match(readFileSync(join(r.etc, '15', 'main', 'pg_hba.conf'), 'utf8'), /127\.0\.0\.1\/32 +trust/)
+  t.match(r.stdout, /^PostgreSQL is up on /m)
+})
+
+t.test('npm test without root: RabbitMQ present, PostgreSQL missing: no install, one SKIP line', async (t) => {
+  const r = await scenario({ uid: 1000, sudo: false, present: ['rabbitmq-server', 'python3', 'make', 'g++'] }, npmCiDue + 'ensure_system_packages postgres && ensure_postgres; echo "SKIP_POSTGRES=${SKIP_POSTGRES:-}"')
+  t.equal(r.code, 0, r.stderr)
+  t.same(r.apt, [])
+  t.match(r.stdout, /^SKIP PostgreSQL tests: .*\nSKIP_POSTGRES=1\n$/)
+})
+
+t.test('everything there and npm ci not due: nothing said, nothing run', async (t) => {
+  const r = await scenario({ uid: 0, sudo: false, present: ['rabbitmq-server'] }, 'deps_need_install() { false; }\nensure_system_packages')
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stdout + r.stderr, '')
+  t.same(r.apt, [])
+})
