@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, wr
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { CACHE_DIR, copyHostNode, createContainer, nspawnUnavailable, prepareRoot, type Container } from './helpers/nspawn.js'
+import { CACHE_DIR, copyHostNode, createContainer, debianMirror, nspawnUnavailable, prepareRoot, type Container } from './helpers/nspawn.js'
 import { waitFor } from './helpers/poll.js'
 import { aptMirrorHosts, startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy.js'
 
@@ -72,7 +72,7 @@ function claimAptCaches (): boolean {
 
 /** The registries answer from this machine (the box reaches them only through us). */
 async function registriesReachable (): Promise<string | false> {
-  for (const url of [`http://${aptMirrorHosts()[0] ?? 'deb.debian.org'}/debian/dists/bookworm/Release`, `https://${NPM_REGISTRY}/tap`]) {
+  for (const url of [`${debianMirror()}/dists/bookworm/Release`, `https://${NPM_REGISTRY}/tap`]) {
     const ok = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false)
     if (!ok) return `the package registries are not reachable from this machine (${url})`
   }
@@ -92,8 +92,7 @@ t.test('a fresh Debian 12: the Quick start\'s two commands set up everything, an
   // npm's cache may be shared by runs at the same time; apt's folders may not
   // (apt-get in another box would find them locked): one run at a time uses them.
   const aptCaches = claimAptCaches()
-  if (aptCaches) t.teardown(() => rmSync(APT_CACHE_LOCK, { recursive: true, force: true }))
-  else t.comment('another run is using the apt caches: this one downloads its packages')
+  if (!aptCaches) t.comment('another run is using the apt caches: this one downloads its packages')
 
   const root = await prepareRoot({ packages: ['git'], log: (l) => t.comment(l) })
   const box: Container = await createContainer({
@@ -107,7 +106,11 @@ t.test('a fresh Debian 12: the Quick start\'s two commands set up everything, an
     ],
     log: (l) => t.comment(l)
   })
-  t.teardown(async () => await box.destroy())
+  t.teardown(async () => {
+    await box.destroy()
+    // Only once nothing of the box can write to them any more.
+    if (aptCaches) rmSync(APT_CACHE_LOCK, { recursive: true, force: true })
+  })
   let proxy: RegistryProxy | undefined
   t.teardown(async () => await proxy?.close())
 
@@ -119,7 +122,7 @@ t.test('a fresh Debian 12: the Quick start\'s two commands set up everything, an
   await box.boot()
   lap('boot')
   // The box's only way out: this proxy, on the host end of its veth, to the registries.
-  proxy = await startRegistryProxy(box.hostIp, [...aptMirrorHosts(), NPM_REGISTRY])
+  proxy = await startRegistryProxy(box.hostIp, [...aptMirrorHosts(), new URL(debianMirror()).hostname, NPM_REGISTRY])
   writeFileSync(join(root, 'etc/apt/apt.conf.d/80proxy'), `Acquire::http::Proxy "${proxy.url}";\n`)
   // npm on the box as on this machine: its CA bundle (the way out may
   // re-sign TLS, as this machine's does), and Node's headers from /usr
