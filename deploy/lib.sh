@@ -13,6 +13,9 @@
 #   GATEWAY_HOST     where the gateway listens (default 0.0.0.0)
 #   AMQP_URL         broker checked and started     (default amqp://guest:guest@127.0.0.1:5672)
 #   RABBITMQ_WAIT    seconds to wait for RabbitMQ to start (default 60)
+#   POSTGRES_ETC     Debian's PostgreSQL cluster configs (default /etc/postgresql)
+#   APT_LOG          where apt-get's output goes when a missing package is
+#                    installed (default: $LOG_DIR/apt-get.log)
 
 # V8 flags for every service, as in deploy/systemd/*.service: a young
 # generation of 2 x 8 MB instead of Node's 2 x 16 MB. Measured with npm run
@@ -24,6 +27,7 @@ SERVICES=(usuarios pagos gateway)
 
 RUN_DIR=${RUN_DIR:-run}
 LOG_DIR=${LOG_DIR:-logs}
+POSTGRES_ETC=${POSTGRES_ETC:-/etc/postgresql}
 
 log_info() { printf '%s\n' "$*"; }
 log_warn() { printf 'WARNING: %s\n' "$*" >&2; }
@@ -120,6 +124,16 @@ tcp_open() {
   timeout "${3:-2}" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$2" 2>/dev/null
 }
 
+# http_ok URL: URL answers 2xx within 5 s. curl when installed, else Node's
+# fetch (a fresh box has Node but not always curl).
+http_ok() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null
+  else
+    node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1" 2>/dev/null
+  fi
+}
+
 # wait_http URL TIMEOUT [PID]: polls URL until it answers 2xx (0), the time is
 # up (1), when PID is given, that process exits (2), or a signal trap of the
 # caller sets STOP_REQUESTED (3).
@@ -128,7 +142,7 @@ wait_http() {
   local deadline=$((SECONDS + timeout))
   while :; do
     [[ -z ${STOP_REQUESTED:-} ]] || return 3
-    if curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null; then
+    if http_ok "$url"; then
       return 0
     fi
     if [[ -n $pid ]] && ! pid_alive "$pid"; then
@@ -143,7 +157,11 @@ wait_http() {
 # field of the JSON body, or "-"); HTTP_CODE is 000 when nothing answered.
 health_status() {
   local body code status
-  body=$(curl -sS --max-time "${HEALTH_TIMEOUT:-5}" -w '\n%{http_code}' "$1" 2>/dev/null) || true
+  if command -v curl >/dev/null 2>&1; then
+    body=$(curl -sS --max-time "${HEALTH_TIMEOUT:-5}" -w '\n%{http_code}' "$1" 2>/dev/null) || true
+  else
+    body=$(node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2]) * 1000) }).then(async (r) => process.stdout.write((await r.text()) + "\n" + r.status), () => process.stdout.write("\n000"))' "$1" "${HEALTH_TIMEOUT:-5}" 2>/dev/null) || true
+  fi
   code=${body##*$'\n'}
   body=${body%$'\n'*}
   [[ $code =~ ^[0-9]{3}$ ]] || code=000
@@ -177,12 +195,135 @@ show_log_tail() {
   done
 }
 
+# --------------------------------------------------------- system packages
+# One place for "install it if it is missing": npm start, npm test and .ci/run
+# install what they need from the distribution's packages when this user may
+# (root, or sudo without a password), saying so in one line; otherwise they
+# print the one command to run.
+
+# can_install_packages: apt-get exists and this user is root or may `sudo -n`.
+can_install_packages() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  [[ $(id -u) -eq 0 ]] && return 0
+  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null
+}
+
+APT_UPDATED=0
+
+# install_packages WHY PACKAGE...: apt-get install -y PACKAGE... (after one
+# apt-get update per run), announced in one line with WHY. apt-get's own
+# output goes to APT_LOG; on failure its last lines are shown and this
+# returns 1.
+install_packages() {
+  local why=$1 log
+  shift
+  log=${APT_LOG:-$LOG_DIR/apt-get.log}
+  mkdir -p "$(dirname "$log")"
+  log_info "Installing $* ($why): apt-get install -y $* (output in $log)..."
+  if ((!APT_UPDATED)); then
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1; then
+      log_error "apt-get update failed; last lines of $log:"
+      tail -n 15 "$log" >&2
+      return 1
+    fi
+    APT_UPDATED=1
+  fi
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >>"$log" 2>&1; then
+    log_error "apt-get install -y $* failed; last lines of $log:"
+    tail -n 15 "$log" >&2
+    return 1
+  fi
+}
+
+# build_tools_missing: prints the packages among python3, make and g++ whose
+# command is missing (better-sqlite3 compiles from source with them when
+# there is no prebuilt binary for this Node and platform).
+build_tools_missing() {
+  local missing=()
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 || missing+=(g++)
+  if ((${#missing[@]} > 0)); then printf '%s\n' "${missing[@]}"; fi
+}
+
+# ensure_build_tools: installs the missing build tools when it may; otherwise
+# a warning with the command (npm ci still works where a prebuilt
+# better-sqlite3 can be downloaded).
+ensure_build_tools() {
+  local missing
+  mapfile -t missing < <(build_tools_missing)
+  ((${#missing[@]} > 0)) || return 0
+  if can_install_packages; then
+    install_packages "to compile better-sqlite3, a native module" "${missing[@]}"
+  else
+    log_warn "${missing[*]} missing: npm ci fails if better-sqlite3 has to be compiled here: sudo apt-get install -y ${missing[*]}"
+  fi
+}
+
+# ensure_system_packages [postgres]: what the system lacks for npm start (with
+# `postgres`: for npm test), checked before anything else and installed in one
+# apt-get run when this user may, announced in one line: rabbitmq-server (a
+# local AMQP_URL with nothing answering and no RabbitMQ), python3 make g++
+# (npm ci is due and they are missing), postgresql (a local
+# TEST_POSTGRES_URL, not installed; then trusted for local TCP logins).
+# When it may not: RabbitMQ missing is the one line with the whole command
+# and returns 1; build tools only, a warning (a prebuilt better-sqlite3 may do);
+# PostgreSQL is left to ensure_postgres, which skips its tests.
+ensure_system_packages() {
+  local pkgs=() why=() tools=() host port local_rabbit=0 local_pg=0
+  read -r host port < <(amqp_host_port)
+  case "$host" in 127.* | localhost | '[::1]') local_rabbit=1 ;; esac
+  if ((local_rabbit)) && ! rabbitmq_installed && ! rabbitmq_up; then
+    pkgs+=(rabbitmq-server)
+    why+=("RabbitMQ, the message broker")
+  fi
+  if deps_need_install; then
+    mapfile -t tools < <(build_tools_missing)
+    if ((${#tools[@]} > 0)); then
+      pkgs+=("${tools[@]}")
+      why+=("to compile better-sqlite3, a native module")
+    fi
+  fi
+  if [[ ${1:-} == postgres && ${SKIP_POSTGRES:-} != 1 ]]; then
+    read -r host port < <(postgres_host_port)
+    case "$host" in 127.* | localhost) local_pg=1 ;; esac
+    if ((local_pg)) && ! postgres_installed && ! tcp_open "$host" "$port" 2 && can_install_packages; then
+      pkgs+=(postgresql)
+      why+=("PostgreSQL, for the tests' PostgreSQL half")
+    fi
+  fi
+  ((${#pkgs[@]} > 0)) || return 0
+  if can_install_packages; then
+    local joined
+    joined=$(printf '%s; ' "${why[@]}")
+    install_packages "${joined%; }" "${pkgs[@]}" || return 1
+    if [[ " ${pkgs[*]} " == *" postgresql "* ]]; then postgres_trust_local || return 1; fi
+    return 0
+  fi
+  if [[ ${pkgs[0]} == rabbitmq-server ]]; then
+    if ((${#tools[@]} > 0)); then
+      echo "RabbitMQ is not installed (and better-sqlite3 needs a compiler): sudo apt-get install -y ${pkgs[*]}" >&2
+    else
+      echo "RabbitMQ is not installed: sudo apt-get install -y rabbitmq-server" >&2
+    fi
+    return 1
+  fi
+  log_warn "${tools[*]} missing: npm ci fails if better-sqlite3 has to be compiled here: sudo apt-get install -y ${tools[*]}"
+}
+
 # ------------------------------------------------------------ deps and build
 
-# ensure_deps: `npm ci` when node_modules is missing or older than package-lock.json.
-ensure_deps() {
+# deps_need_install: node_modules is missing or older than package-lock.json.
+deps_need_install() {
   local marker=node_modules/.package-lock.json
-  if [[ ! -d node_modules || ! -e $marker || package-lock.json -nt $marker ]]; then
+  [[ ! -d node_modules || ! -e $marker || package-lock.json -nt $marker ]]
+}
+
+# ensure_deps: `npm ci` when node_modules is missing or older than
+# package-lock.json (the build tools it may need installed first).
+ensure_deps() {
+  if deps_need_install; then
+    ensure_build_tools
     log_info "Installing npm dependencies (npm ci)..."
     npm ci
   fi
@@ -274,9 +415,15 @@ as_root() {
   fi
 }
 
-# ensure_rabbitmq: makes sure the broker answers, starting a local one if needed.
+# pid1_is_systemd: the machine runs systemd (services are started with systemctl).
+pid1_is_systemd() {
+  [[ $(cat /proc/1/comm 2>/dev/null) == systemd ]]
+}
+
+# ensure_rabbitmq: makes sure the broker answers, installing (when it may) and
+# starting a local one if needed. Not installable: prints the command, returns 1.
 ensure_rabbitmq() {
-  local host port wait=${RABBITMQ_WAIT:-60} deadline
+  local host port wait=${RABBITMQ_WAIT:-60}
   read -r host port < <(amqp_host_port)
   if rabbitmq_up; then
     return 0
@@ -289,23 +436,35 @@ ensure_rabbitmq() {
       ;;
   esac
   if ! rabbitmq_installed; then
-    echo "RabbitMQ is not installed: sudo apt-get install -y rabbitmq-server" >&2
-    return 1
+    if ! can_install_packages; then
+      echo "RabbitMQ is not installed: sudo apt-get install -y rabbitmq-server" >&2
+      return 1
+    fi
+    install_packages "RabbitMQ, the message broker" rabbitmq-server || return 1
+    # Under systemd the package starts it; elsewhere it is started below.
+    if pid1_is_systemd && rabbitmq_wait_up "$wait"; then return 0; fi
   fi
   log_info "RabbitMQ is not answering on $host:$port; starting it..."
-  if [[ $(ps -p 1 -o comm= 2>/dev/null) == systemd ]]; then
+  if pid1_is_systemd; then
     as_root systemctl start rabbitmq-server || true
   else
     local server
     server=$(command -v rabbitmq-server || echo /usr/sbin/rabbitmq-server)
     as_root "$server" -detached || true
   fi
-  deadline=$((SECONDS + wait))
+  if ! rabbitmq_wait_up "$wait"; then
+    log_error "RabbitMQ did not start listening on $host:$port within ${wait}s (see /var/log/rabbitmq/)."
+    return 1
+  fi
+}
+
+# rabbitmq_wait_up SECONDS: polls until the broker of AMQP_URL accepts
+# connections (0, and says so) or SECONDS pass (1).
+rabbitmq_wait_up() {
+  local deadline=$((SECONDS + $1)) host port
+  read -r host port < <(amqp_host_port)
   until rabbitmq_up; do
-    if ((SECONDS >= deadline)); then
-      log_error "RabbitMQ did not start listening on $host:$port within ${wait}s (see /var/log/rabbitmq/)."
-      return 1
-    fi
+    ((SECONDS < deadline)) || return 1
     sleep 1
   done
   log_info "RabbitMQ is up on $host:$port."
@@ -327,9 +486,34 @@ postgres_host_port() {
   printf '%s %s\n' "${host:-127.0.0.1}" "${port:-5432}"
 }
 
-# ensure_postgres: the tests' PostgreSQL answers, starting the local cluster
-# if it is installed but down. SKIP_POSTGRES=1: nothing to do (the tests skip
-# their PostgreSQL half).
+# postgres_installed: a local PostgreSQL cluster exists (Debian's layout).
+postgres_installed() {
+  command -v pg_ctlcluster >/dev/null 2>&1 && compgen -G "$POSTGRES_ETC/*/main" >/dev/null
+}
+
+# postgres_version: the newest local cluster's version, e.g. 15.
+postgres_version() {
+  find "$POSTGRES_ETC" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V | tail -n1
+}
+
+# postgres_trust_local: lets TCP connections from this machine (127.0.0.1/32,
+# ::1/128) log in to the newest cluster without a password, as the tests'
+# default TEST_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
+# expects. Called only for a cluster that ensure_postgres has just installed.
+postgres_trust_local() {
+  local version conf
+  version=$(postgres_version)
+  conf=$POSTGRES_ETC/$version/main/pg_hba.conf
+  log_info "PostgreSQL $version: local TCP logins (127.0.0.1, ::1) without a password (trust) for the tests, in $conf."
+  as_root sed -i -E 's#^(host[[:space:]]+all[[:space:]]+all[[:space:]]+(127\.0\.0\.1/32|::1/128)[[:space:]]+)[^[:space:]]+#\1trust#' "$conf" || return 1
+  as_root pg_ctlcluster "$version" main reload >/dev/null 2>&1 || true
+}
+
+# ensure_postgres: the tests' PostgreSQL answers, installing it (when this
+# user may; then with trust for local TCP logins) and starting the local
+# cluster if needed. Not installable: one SKIP line, and SKIP_POSTGRES=1 is
+# exported so the tests skip their PostgreSQL half. SKIP_POSTGRES=1: nothing
+# to do. Returns 1 when PostgreSQL is remote and down, or does not start.
 ensure_postgres() {
   [[ ${SKIP_POSTGRES:-} == 1 ]] && return 0
   local host port version deadline
@@ -342,12 +526,19 @@ ensure_postgres() {
       return 1
       ;;
   esac
-  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    echo "PostgreSQL is not installed: sudo apt-get install -y postgresql (or SKIP_POSTGRES=1 to skip its tests)" >&2
-    return 1
+  if ! postgres_installed; then
+    if ! can_install_packages; then
+      log_info "SKIP PostgreSQL tests: PostgreSQL is not installed and this user may not install it (sudo apt-get install -y postgresql); running with SKIP_POSTGRES=1."
+      export SKIP_POSTGRES=1
+      return 0
+    fi
+    install_packages "PostgreSQL, for the tests' PostgreSQL half" postgresql || return 1
+    postgres_trust_local || return 1
+    # Under systemd the package starts the cluster; elsewhere it is started below.
+    tcp_open "$host" "$port" 2 && return 0
   fi
   log_info "PostgreSQL is not answering on $host:$port; starting it..."
-  version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V | tail -n1)
+  version=$(postgres_version)
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   deadline=$((SECONDS + 60))
   until tcp_open "$host" "$port" 2; do

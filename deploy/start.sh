@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `npm start`: installs npm deps if needed, builds, makes sure RabbitMQ runs,
+# `npm start`: installs what the system lacks (RabbitMQ, build tools; see
+# ensure_system_packages in deploy/lib.sh) and npm deps if needed, builds,
+# makes sure RabbitMQ runs,
 # then runs usuarios, pagos and the gateway in the foreground as children of
 # this script (readable logs on a terminal). Ctrl-C or SIGTERM stops all three
 # cleanly (gateway first); if one of them dies, the others are stopped and the
@@ -18,6 +20,7 @@ source deploy/lib.sh
 START_TIMEOUT=${START_TIMEOUT:-60}
 SHUTDOWN_WAIT=${SHUTDOWN_WAIT:-20}
 
+ensure_system_packages
 ensure_deps
 ensure_build
 ensure_rabbitmq

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts usuarios, pagos and the gateway in the background (pid files in
 # RUN_DIR, output appended to LOG_DIR/<service>.out, JSON logs in
-# LOG_DIR/<service>.log), after making sure npm deps, the build and RabbitMQ are
+# LOG_DIR/<service>.log), after making sure the system packages (as npm start:
+# ensure_system_packages in deploy/lib.sh), npm deps, the build and RabbitMQ are
 # there. Waits for each one to be ready and prints one status line per service.
 # Exits non-zero if any service did not come up.
 #
@@ -16,6 +17,7 @@ source deploy/lib.sh
 
 START_TIMEOUT=${START_TIMEOUT:-60}
 
+ensure_system_packages
 ensure_deps
 ensure_build
 ensure_rabbitmq

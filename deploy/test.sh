@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: installs npm deps if needed, builds, makes sure RabbitMQ runs
-# (starting it if it is installed but down), then runs tap on every
+# `npm test`: installs what the system lacks (RabbitMQ, PostgreSQL, build
+# tools; see ensure_system_packages in deploy/lib.sh) and npm deps if needed,
+# builds, makes sure RabbitMQ and PostgreSQL run (starting them if installed
+# but down; PostgreSQL's tests skipped with one line if it can't be installed), then runs tap on every
 # test/**/*.test.ts. Extra arguments go to tap, e.g.
 #   npm test -- test/money.test.ts        (only that file)
 #   npm test -- --reporter=terse
@@ -13,6 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=deploy/lib.sh
 source deploy/lib.sh
 
+ensure_system_packages postgres
 ensure_deps
 run_build
 ensure_rabbitmq
