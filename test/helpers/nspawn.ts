@@ -34,7 +34,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { waitFor } from './poll.js'
@@ -67,6 +67,26 @@ export const OFFLINE_NPM_ENV: Record<string, string> = {
   npm_config_audit: 'false',
   npm_config_fund: 'false',
   npm_config_update_notifier: 'false'
+}
+
+/** PATH inside the container for exec (Debian's default for root). */
+export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/**
+ * Compiles inside through ccache, kept on the host between runs: add 'ccache'
+ * to prepareRoot's packages, bind CCACHE_HOST_DIR (create it first) at
+ * CCACHE_IN_CONTAINER, and pass CCACHE_ENV to exec. Every `npm ci` then
+ * compiles better-sqlite3 in seconds after the first one (cc and c++ are
+ * ccache's wrappers in /usr/lib/ccache; the build folder is not hashed, so
+ * the same package built under another path hits the cache).
+ */
+export const CCACHE_HOST_DIR = join(CACHE_DIR, 'ccache')
+export const CCACHE_IN_CONTAINER = '/var/cache/pagos-ccache'
+export const CCACHE_ENV: Record<string, string> = {
+  PATH: `/usr/lib/ccache:${CONTAINER_PATH}`,
+  CCACHE_DIR: CCACHE_IN_CONTAINER,
+  CCACHE_NOHASHDIR: '1',
+  CCACHE_MAXSIZE: '1G'
 }
 
 export interface ExecResult {
@@ -137,9 +157,13 @@ export async function prepareRoot (opts: RootOptions = {}): Promise<string> {
   const root = mkdtempSync(join(WORK_DIR, 'root-'))
   writeFileSync(`${root}.owner`, `${process.pid}\n`)
   trackRoot(root)
+  // mkdtemp makes it 0700: a / that only root may enter, and every service
+  // of another user fails (rabbitmq-server: status=200/CHDIR; dbus).
+  chmodSync(root, 0o755)
   if (existsSync(tarball)) {
     opts.log?.(`base system from ${tarball}`)
     await run('tar', ['--zstd', '-xpf', tarball, '--numeric-owner', '-C', root], { maxBuffer: 64 * 1024 * 1024 })
+    chmodSync(root, 0o755)
     return root
   }
   opts.log?.(`debootstrap ${suite} from ${mirror} (${include.join(',')}); cached afterwards as ${tarball}`)
@@ -356,7 +380,7 @@ export async function createContainer (opts: ContainerOptions): Promise<Containe
 
   const exec: Container['exec'] = async (argv, execOpts = {}) => {
     if (init === 0) throw new Error(`${name} is not running`)
-    const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', ...execOpts.env }
+    const env = { PATH: CONTAINER_PATH, HOME: '/root', LANG: 'C.UTF-8', ...execOpts.env }
     const args = ['-t', String(init), '-a', '--', 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv]
     return await new Promise<ExecResult>((resolve) => {
       const child = spawn('nsenter', args, { stdio: ['pipe', 'pipe', 'pipe'] })
