@@ -438,6 +438,10 @@ if ((NO_START)); then
   exit 0
 fi
 say "Starting pagos.target"
+# The installed code starts with a clean record: systemd keeps a service's
+# restart counter (NRestarts) across a stop made while it waited to restart
+# (a previous release that crash-looped), and reset-failed clears it.
+systemctl reset-failed "${UNITS[@]}" 2>/dev/null || true
 # restart: a first install starts it, an upgrade runs the new code.
 systemctl restart pagos.target
 set -a
