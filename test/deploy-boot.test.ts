@@ -6,7 +6,7 @@ import t from 'tap'
 import { parseApiKeys } from '../gateway/auth.js'
 import { migrations as pagosMigrations } from '../pagos/store/migrations.js'
 import { migrations as usuariosMigrations } from '../usuarios/store/migrations.js'
-import { BUILD_PACKAGES, NPM_CACHE_IN_CONTAINER, OFFLINE_NPM_ENV, copyHostNode, createContainer, fillNpmCache, nspawnUnavailable, prepareRoot, type ExecResult } from './helpers/nspawn.js'
+import { BUILD_PACKAGES, CCACHE_ENV, CCACHE_HOST_DIR, CCACHE_IN_CONTAINER, NPM_CACHE_IN_CONTAINER, OFFLINE_NPM_ENV, copyHostNode, createContainer, fillNpmCache, nspawnUnavailable, prepareRoot, type ExecResult } from './helpers/nspawn.js'
 import { waitFor } from './helpers/poll.js'
 
 /*
@@ -21,7 +21,7 @@ import { waitFor } from './helpers/poll.js'
  * The container has no Internet: Node comes from this machine, npm packages
  * from a cache filled here (npm ci --offline inside), Debian packages through
  * debootstrap --include (the base system is cached under /var/cache/pagos-test).
- * About 10 minutes with a cached base system (4 builds of better-sqlite3).
+ * About 7½ minutes on a busy 2-core machine with a cached base system; ccache makes the five builds of better-sqlite3 one.
  */
 
 // Four `npm ci`s compiling better-sqlite3 on a busy 2-core machine, a reboot.
@@ -55,7 +55,9 @@ const why = await nspawnUnavailable()
 t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, async (t) => {
   const started = Date.now()
   const old = await oldRelease()
-  const root = await prepareRoot({ packages: [...BUILD_PACKAGES, 'rabbitmq-server', 'logrotate'], log: (l) => t.comment(l) })
+  // ccache: the five npm ci below build better-sqlite3 once (minutes each on a busy machine otherwise).
+  const root = await prepareRoot({ packages: [...BUILD_PACKAGES, 'ccache', 'rabbitmq-server', 'logrotate'], log: (l) => t.comment(l) })
+  mkdirSync(CCACHE_HOST_DIR, { recursive: true })
   const npmCache = await fillNpmCache(ROOT)
   if (typeof old !== 'string') {
     const dir = mkdtempSync(join(root, '..', 'lock-'))
@@ -63,7 +65,7 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     writeFileSync(join(dir, 'package.json'), await run('git', ['show', `${OLD_RELEASE}:package.json`], { cwd: ROOT }).then((r) => r.stdout))
     await fillNpmCache(dir).finally(() => rmSync(dir, { recursive: true, force: true }))
   }
-  const box = await createContainer({ root, label: 'pboot', binds: [{ host: npmCache, container: NPM_CACHE_IN_CONTAINER }], log: (l) => t.comment(l) })
+  const box = await createContainer({ root, label: 'pboot', binds: [{ host: npmCache, container: NPM_CACHE_IN_CONTAINER }, { host: CCACHE_HOST_DIR, container: CCACHE_IN_CONTAINER }], log: (l) => t.comment(l) })
   t.teardown(async () => { await box.destroy() })
   copyHostNode(box.root)
   await box.boot()
@@ -72,7 +74,7 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
   const at = (path: string) => join(box.root, path)
   const envFiles = () => Object.fromEntries(ENV_FILES.map((f) => [f, readFileSync(at(`etc/pagos/${f}.env`), 'utf8')]))
   const install = async (args = '', env: Record<string, string> = {}): Promise<ExecResult> =>
-    await box.sh(`cd ${SRC} && deploy/install.sh ${args}`, { env: { ...OFFLINE_NPM_ENV, ...env }, timeoutMs: 1_200_000 })
+    await box.sh(`cd ${SRC} && deploy/install.sh ${args}`, { env: { ...OFFLINE_NPM_ENV, ...CCACHE_ENV, ...env }, timeoutMs: 1_200_000 })
   const report = (r: ExecResult) => ({ code: r.code, output: (r.stdout + r.stderr).slice(-6000) })
 
   /** An HTTP call made inside the container (usuarios' own port is on 127.0.0.1 there). */
@@ -102,6 +104,8 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     const r = await box.exec(['systemctl', 'show', '-p', props.join(','), unit])
     return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
   }
+  /** The unit's journal since boot, for failure reports. */
+  const journal = async (unit: string): Promise<string> => (await box.exec(['journalctl', '-b', '-u', unit, '--no-pager', '-o', 'short-precise', '-n', '60'])).stdout
   const states = async (): Promise<string[]> => (await box.exec(['systemctl', 'is-active', ...UNITS])).stdout.trim().split('\n')
   const allActive = async () => (await states()).every((s) => s === 'active')
   /** Waits until every unit is active and the gateway answers /health 200 from this machine. */
@@ -198,7 +202,8 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     await waitUp('pagos.target, its services and RabbitMQ')
     t.same(await states(), UNITS.map(() => 'active'), `${UNITS.join(', ')}: active`)
     for (const svc of SERVICES) {
-      t.equal((await show(`pagos-${svc}.service`, ['NRestarts'])).NRestarts, '0', `pagos-${svc}: NRestarts=0`)
+      const restarts = (await show(`pagos-${svc}.service`, ['NRestarts'])).NRestarts
+      t.equal(restarts, '0', `pagos-${svc}: NRestarts=0`, restarts === '0' ? {} : { journal: await journal(`pagos-${svc}.service`) })
     }
     const health = await gateway('/health')
     t.equal(health.status, 200, 'gateway /health 200 from another machine', { body: health.json })
@@ -286,5 +291,6 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     t.notMatch((await box.exec(['rabbitmqctl', '-s', 'list_vhosts', 'name'])).stdout, /^pagos$/m, 'RabbitMQ vhost removed')
     t.not((await box.exec(['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:5004/health'])).code, 0, 'nothing of it answers')
   })
-  t.comment(`whole run: ${Math.round((Date.now() - started) / 1000)} s`)
+  const ccache = await box.exec(['ccache', '--show-stats'], { env: CCACHE_ENV })
+  t.comment(`whole run: ${Math.round((Date.now() - started) / 1000)} s; ccache ${/Hits:.*$/m.exec(ccache.stdout)?.[0].replace(/\s+/g, ' ') ?? '(no stats)'}`)
 })
