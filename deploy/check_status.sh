@@ -41,8 +41,16 @@ if [[ $(ps -p 1 -o comm= 2>/dev/null) == systemd ]] && command -v systemctl >/de
 # pid), nothing when it is not installed or systemd does not run.
 unit_state() {
   ((SYSTEMD_UP)) || return 0
-  local load active sub pid
-  { read -r load; read -r active; read -r sub; read -r pid; } < <(systemctl show -p LoadState,ActiveState,SubState,MainPID --value "pagos-$1.service" 2>/dev/null) || return 0
+  local load='' active='' sub='' pid='' key value
+  # KEY=value lines: systemd prints the properties in its own order, not the one asked.
+  while IFS='=' read -r key value; do
+    case $key in
+      LoadState) load=$value ;;
+      ActiveState) active=$value ;;
+      SubState) sub=$value ;;
+      MainPID) pid=$value ;;
+    esac
+  done < <(systemctl show -p LoadState,ActiveState,SubState,MainPID "pagos-$1.service" 2>/dev/null || true)
   [[ $load == loaded ]] || return 0
   printf '%s/%s %s\n' "$active" "$sub" "${pid:-0}"
 }

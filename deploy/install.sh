@@ -248,9 +248,14 @@ stamp=$app/node_modules/.installed-lock
 if [[ -d $app/node_modules && -r $stamp && $(cat "$stamp") == "$lock_sum" ]]; then
   note "production npm deps unchanged (package-lock.json is the same)"
 else
-  if [[ -z $DESTDIR ]] && systemctl is-active --quiet pagos.target 2>/dev/null; then
-    note "stopping pagos.target while its npm deps are replaced"
-    systemctl stop pagos.target
+  # A service still running (or restarting) would load modules while they are
+  # replaced. `systemctl stop pagos.target` alone returns before the services
+  # After= it have stopped: naming them makes systemctl wait for each one.
+  unit_states=
+  [[ -n $DESTDIR ]] || unit_states=$(systemctl is-active "${UNITS[@]}" 2>/dev/null || true)
+  if grep -qvxE 'inactive|failed|unknown|' <<<"$unit_states"; then
+    note "stopping pagos.target and its services while their npm deps are replaced"
+    systemctl stop "${UNITS[@]}"
   fi
   say "Production npm deps (npm ci --omit=dev)"
   (cd "$app" && "$NPM" ci --omit=dev --no-audit --no-fund)
@@ -448,6 +453,10 @@ if ((NO_START)); then
   exit 0
 fi
 say "Starting pagos.target"
+# The installed code starts with a clean record: systemd keeps a service's
+# restart counter (NRestarts) across a stop made while it waited to restart
+# (a previous release that crash-looped), and reset-failed clears it.
+systemctl reset-failed "${UNITS[@]}" 2>/dev/null || true
 systemctl start pagos-backup.timer
 # restart: a first install starts it, an upgrade runs the new code.
 systemctl restart pagos.target

@@ -49,7 +49,7 @@ t.test('every service unit carries the hardening directives', async (t) => {
         RestrictNamespaces: 'yes',
         LockPersonality: 'yes',
         SystemCallArchitectures: 'native',
-        RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX',
+        RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX AF_NETLINK', // netlink: os.networkInterfaces() on 0.0.0.0
         UMask: '0027'
       })) {
         t.equal(value(unit, key), expected, `${key}=${expected}`)
@@ -113,7 +113,9 @@ t.test('systemd-analyze verify passes on every unit', async (t) => {
 
   for (const svc of SERVICES) {
     const { stdout, stderr } = await run('systemd-analyze', ['security', '--offline=true', join(dir, `pagos-${svc}.service`)]).catch((err) => err)
-    const exposure = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(`${String(stdout)}${String(stderr)}`)?.[1])
+    const verdict = /Overall exposure level for \S+: ([\d.]+) (\w+)/.exec(`${String(stdout)}${String(stderr)}`)
+    const exposure = Number(verdict?.[1])
     t.ok(exposure <= 2.0, `pagos-${svc}: systemd-analyze security exposure ${exposure} ≤ 2.0`)
+    t.match(verdict?.[2], /^(PERFECT|SAFE|OK)$/, `pagos-${svc}: rated ${verdict?.[2]} (OK or better)`)
   }
 })
