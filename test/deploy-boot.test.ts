@@ -243,6 +243,34 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     t.match(status.stdout, /^rabbitmq +up /m)
   })
 
+  await t.test('the backup timer\'s service takes a verified snapshot, and restore.sh brings it back under systemd', async (t) => {
+    const before = await ledger(users)
+    const backup = await box.exec(['systemctl', 'start', 'pagos-backup.service'], { timeoutMs: 120_000 })
+    t.equal(backup.code, 0, 'systemctl start pagos-backup.service exits 0', { journal: backup.code === 0 ? '' : await journal('pagos-backup.service') })
+    t.equal((await show('pagos-backup.service', ['Result'])).Result, 'success', 'the oneshot unit ended in success')
+    t.equal((await box.exec(['systemctl', 'is-active', 'pagos-backup.timer'])).stdout.trim(), 'active', 'its timer is active')
+    const snapshots = readdirSync(at('var/lib/pagos/backups')).filter((n) => /^\d{8}T\d{6}Z$/.test(n))
+    t.equal(snapshots.length, 1, 'one snapshot in /var/lib/pagos/backups, named with a UTC timestamp', { snapshots })
+    const snapshot = `/var/lib/pagos/backups/${snapshots[0] ?? ''}`
+    const verified = await box.sh(`cd /opt/pagos && node dist/lib/cli/backup.js verify ${snapshot}`)
+    t.equal(verified.code, 0, 'the snapshot verifies (manifest, SHA-256, integrity_check)', report(verified))
+
+    // A payment after the snapshot: the restore goes back to before it.
+    const later = await pay('gateway', 2, 7, key)
+    const restore = await box.exec(['/opt/pagos/deploy/restore.sh', 'latest'], { timeoutMs: 300_000 })
+    t.equal(restore.code, 0, 'restore.sh latest exits 0', report(restore))
+    if (restore.code !== 0) return
+    await waitUp('the services after the restore')
+    t.same(await ledger(users), before, 'users, balances and payments as they were in the snapshot')
+    t.equal((await inside('GET', `/usuarios/2/pagos/${later}`)).status, 404, 'the payment made after the snapshot is gone with the restore')
+    const setAside = readdirSync(at('var/lib/pagos/usuarios')).filter((n) => n.startsWith('pre-restore-'))
+    t.equal(setAside.length, 1, 'the replaced files were moved aside, not deleted', { files: readdirSync(at('var/lib/pagos/usuarios')) })
+    for (const svc of SERVICES) t.equal((await show(`pagos-${svc}.service`, ['ActiveState'])).ActiveState, 'active', `pagos-${svc} active after the restore`)
+    const id = await pay('gateway', 1, 3, key)
+    t.pass(`payment ${id} completed after the restore`)
+  })
+  if (!t.passing()) return
+
   const ledgerNow = await ledger(users)
   await t.test('a second install.sh changes nothing and keeps settings and data', async (t) => {
     const settings = envFiles()
