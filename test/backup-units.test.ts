@@ -3,49 +3,22 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { HARDENING, UNIT_DIR, value, values } from './helpers/units.js'
 
 /* pagos-backup.service and pagos-backup.timer, as files and as systemd reads them. */
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
-const UNIT_DIR = join(ROOT, 'deploy', 'systemd')
 const SERVICE = 'pagos-backup.service'
 const TIMER = 'pagos-backup.timer'
 
-function directives (unit: string): Array<[string, string]> {
-  return readFileSync(join(UNIT_DIR, unit), 'utf8').split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('['))
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string])
-}
-const values = (unit: string, key: string) => directives(unit).filter(([k]) => k === key).map(([, v]) => v)
-const value = (unit: string, key: string) => values(unit, key).at(-1)
 
 t.test('the backup runs deploy/backup.sh once, as the service user, hardened like the services', async (t) => {
   t.equal(value(SERVICE, 'Type'), 'oneshot')
   t.equal(value(SERVICE, 'ExecStart'), '/opt/pagos/deploy/backup.sh')
   t.equal(value(SERVICE, 'Environment'), 'NODE=/usr/bin/node', 'install.sh writes the node it found')
   t.equal(value(SERVICE, 'WorkingDirectory'), '/opt/pagos')
-  for (const [key, expected] of Object.entries({
-    User: 'pagos',
-    Group: 'pagos',
-    NoNewPrivileges: 'yes',
-    ProtectSystem: 'strict',
-    ProtectHome: 'yes',
-    PrivateTmp: 'yes',
-    PrivateDevices: 'yes',
-    CapabilityBoundingSet: '',
-    AmbientCapabilities: '',
-    ProtectKernelTunables: 'yes',
-    ProtectKernelModules: 'yes',
-    ProtectControlGroups: 'yes',
-    RestrictSUIDSGID: 'yes',
-    RestrictNamespaces: 'yes',
-    LockPersonality: 'yes',
-    SystemCallArchitectures: 'native',
-    UMask: '0027',
-    SystemCallErrorNumber: 'EPERM'
-  })) {
+  for (const [key, expected] of Object.entries({ ...HARDENING, SystemCallErrorNumber: 'EPERM' })) {
     t.equal(value(SERVICE, key), expected, `${key}=${expected}`)
   }
   t.same(values(SERVICE, 'SystemCallFilter'), ['@system-service', '~@privileged @resources'])

@@ -3,26 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { HARDENING, UNIT_DIR, value, values } from './helpers/units.js'
 import { CommonEnv } from '../lib/env-schema.js'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
-const UNIT_DIR = join(ROOT, 'deploy', 'systemd')
 const SERVICES = ['usuarios', 'pagos', 'gateway'] as const
 const UNITS = [...SERVICES.map((s) => `pagos-${s}.service`), 'pagos.target']
 
-/** Each `Key=value` of a unit file, in order; a key may repeat. */
-function directives (unit: string): Array<[string, string]> {
-  return readFileSync(join(UNIT_DIR, unit), 'utf8').split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('['))
-    .map((line) => {
-      const i = line.indexOf('=')
-      return [line.slice(0, i), line.slice(i + 1)] as [string, string]
-    })
-}
-const values = (unit: string, key: string) => directives(unit).filter(([k]) => k === key).map(([, v]) => v)
-const value = (unit: string, key: string) => values(unit, key).at(-1)
 
 async function which (command: string): Promise<boolean> {
   return await run('sh', ['-c', `command -v ${command}`]).then(() => true, () => false)
@@ -33,24 +21,8 @@ t.test('every service unit carries the hardening directives', async (t) => {
     const unit = `pagos-${svc}.service`
     t.test(unit, async (t) => {
       for (const [key, expected] of Object.entries({
-        User: 'pagos',
-        Group: 'pagos',
-        NoNewPrivileges: 'yes',
-        ProtectSystem: 'strict',
-        ProtectHome: 'yes',
-        PrivateTmp: 'yes',
-        PrivateDevices: 'yes',
-        CapabilityBoundingSet: '',
-        AmbientCapabilities: '',
-        ProtectKernelTunables: 'yes',
-        ProtectKernelModules: 'yes',
-        ProtectControlGroups: 'yes',
-        RestrictSUIDSGID: 'yes',
-        RestrictNamespaces: 'yes',
-        LockPersonality: 'yes',
-        SystemCallArchitectures: 'native',
-        RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX AF_NETLINK', // netlink: os.networkInterfaces() on 0.0.0.0
-        UMask: '0027'
+        ...HARDENING,
+        RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX AF_NETLINK' // netlink: os.networkInterfaces() on 0.0.0.0
       })) {
         t.equal(value(unit, key), expected, `${key}=${expected}`)
       }
