@@ -5,11 +5,10 @@ import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
 import { centimosSql, hasRowLocks } from '../../lib/db.js'
 import { createTransact } from '../../lib/group-commit.js'
-import { outboxRow } from '../../lib/outbox.js'
 import { PagoNoEncontrado, SALDO_INSUFICIENTE, UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
 import type { UsuariosDb } from './schema.js'
-import { toPago, toUsuario } from './views.js'
+import { pagoSolicitadoRow, toPago, toUsuario } from './views.js'
 
 export interface SolicitudPago {
   usuarioId: number
@@ -61,15 +60,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
           creado_en: ahora,
           actualizado_en: ahora
         }).returningAll().executeTakeFirstOrThrow()
-        await trx.insertInto('outbox').values(outboxRow('pago.solicitado', {
-          tipo: 'pago.solicitado',
-          version: 1,
-          pagoId: pago.id,
-          usuarioId: pago.usuario_id,
-          montoCentimos: pago.monto_centimos,
-          concepto: pago.concepto,
-          solicitadoEn: pago.creado_en
-        }, { messageId: pago.id, correlationId: s.requestId })).execute()
+        await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         return { status: 202, body: { mensaje: 'Solicitud de pago enviada' as const, usuario: toUsuario(usuario), pago: toPago(pago) } }
       }))
       if (result.status === 202 && !result.replayed) onOutbox()

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import { hasRowLocks } from '../../lib/db.js'
 import { createTransact } from '../../lib/group-commit.js'
-import { outboxRow } from '../../lib/outbox.js'
 import type { UsuariosDb } from './schema.js'
+import { pagoSolicitadoRow } from './views.js'
 
 /**
  * Payments that stay `pendiente` too long: pagos never got the request, its
@@ -37,15 +37,7 @@ export function createReenvioStore (db: UsuariosDb, onOutbox: () => void, transa
           .where('id', 'in', candidatos).where(vencido)
           .returningAll().execute()
         for (const pago of marcados) {
-          await trx.insertInto('outbox').values(outboxRow('pago.solicitado', {
-            tipo: 'pago.solicitado',
-            version: 1,
-            pagoId: pago.id,
-            usuarioId: pago.usuario_id,
-            montoCentimos: pago.monto_centimos,
-            concepto: pago.concepto,
-            solicitadoEn: pago.creado_en
-          }, { messageId: pago.id, correlationId: pago.request_id })).execute()
+          await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         }
         return marcados
       })

@@ -1,5 +1,6 @@
 import { fromCentimos } from '../../contracts/money.js'
 import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
+import { outboxRow } from '../../lib/outbox.js'
 import type { PagosTable, UsuariosTable } from './schema.js'
 import type { Selectable } from 'kysely'
 
@@ -20,4 +21,22 @@ export function toPago (row: Selectable<PagosTable>): PagoUsuario {
     creadoEn: row.creado_en,
     actualizadoEn: row.actualizado_en
   }
+}
+
+/**
+ * The outbox row that asks pagos to process `pago`: `pago.solicitado` v1 with
+ * the payment id as messageId and the request id it came with as
+ * correlationId. Written when the payment is accepted and again by the
+ * re-send sweep (reenvio-store.ts): the same message both times.
+ */
+export function pagoSolicitadoRow (pago: Selectable<PagosTable>) {
+  return outboxRow('pago.solicitado', {
+    tipo: 'pago.solicitado',
+    version: 1,
+    pagoId: pago.id,
+    usuarioId: pago.usuario_id,
+    montoCentimos: pago.monto_centimos,
+    concepto: pago.concepto,
+    solicitadoEn: pago.creado_en
+  }, { messageId: pago.id, correlationId: pago.request_id })
 }
