@@ -219,7 +219,11 @@ if [[ ${SKIP_BUILD:-} == 1 ]]; then
   note "SKIP_BUILD=1: using dist/ as it is"
 else
   ensure_deps
-  ensure_build
+  # Always a clean build, never "only if a .ts is newer than the last one":
+  # a tree copied with its times kept (tar, rsync -a, scp -p) looks older than
+  # the build it replaces, and the upgrade would install the old code.
+  rm -rf dist
+  run_build
 fi
 for svc in usuarios pagos gateway; do
   [[ -f dist/$svc/server.js ]] || die "dist/$svc/server.js is missing: build first (npm run build)"
