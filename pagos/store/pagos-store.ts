@@ -29,14 +29,15 @@ export interface Filtro {
 }
 
 export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
+  const yaProcesado = async (pagoId: string): Promise<boolean> =>
+    (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
   return {
-    async yaProcesado (pagoId: string): Promise<boolean> {
-      return (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
-    },
+    /** Whether pagos has recorded a result for `pagoId`. */
+    yaProcesado,
 
     /**
      * Records the result and its `pago.procesado` in one transaction, once per
-     * payment id: a redelivered request that raced past `yaProcesado` inserts
+     * payment id: a copy of the request that raced past `republicar`'s check inserts
      * nothing and publishes nothing.
      */
     async registrar (s: PagoSolicitadoV1, r: Resultado, correlationId: string | null, recibidoEn: string): Promise<boolean> {
@@ -77,6 +78,8 @@ export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = 
      * provider. Resolves false when the payment is not recorded here.
      */
     async republicar (pagoId: string, correlationId: string | null): Promise<boolean> {
+      // A new payment (the usual case) costs one read and no transaction.
+      if (!(await yaProcesado(pagoId))) return false
       const found = await transact(async (trx) => {
         const row = await trx.selectFrom('pagos').selectAll().where('id', '=', pagoId).executeTakeFirst()
         if (row === undefined) return false
