@@ -6,7 +6,8 @@ import { Type, type TString } from 'typebox'
  * escaped (`"\ud83d"`) or raw —, no control characters (C0, DEL, C1), no
  * line or paragraph separators, no noncharacters; and not blank: at least
  * one character that is neither whitespace nor invisible (format characters
- * such as U+200B, U+FEFF, the Hangul fillers). Lengths count code points
+ * such as U+200B, U+FEFF, the Hangul fillers, the Braille blank U+2800) nor
+ * a lone combining mark. Lengths count code points
  * (TypeBox's minLength/maxLength). Bytes that are not UTF-8 never reach it:
  * lib/http.ts refuses them while decoding the body.
  *
@@ -17,7 +18,8 @@ import { Type, type TString } from 'typebox'
 /** In a `u` regexp a lone surrogate is a code point of category Cs; a well-formed pair is not. */
 const SUSTITUTO_SUELTO = /\p{Cs}/u
 const PROHIBIDOS = /[\p{Cc}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u
-const INVISIBLES = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u
+// Blank: whitespace, invisible characters, the Braille blank U+2800 (renders as a space but is a symbol), and combining marks with nothing to combine with.
+const INVISIBLES = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800\p{M}]*$/u
 
 /** Why a text is refused, in Spanish (after the field's name), or undefined when it is fine. */
 export function problemaDeTexto (s: string): string | undefined {

@@ -72,13 +72,14 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  */
 export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest(), timeouts?: ClientTimeouts): App {
   const app = Fastify({
-    ...(timeouts === undefined
-      ? {}
-      : {
-          keepAliveTimeout: timeouts.keepAliveMs,
-          // Node checks the headers timeout every connectionsCheckingInterval (30 s by default): often enough to keep the bound.
-          http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))) }
-        }),
+    ...(timeouts === undefined ? {} : { keepAliveTimeout: timeouts.keepAliveMs }),
+    http: {
+      // Node answers an HTTP/1.1 request without Host with an empty 400 of
+      // its own: the onRequest hook below answers it in JSON instead.
+      requireHostHeader: false,
+      // Node checks the headers timeout every connectionsCheckingInterval (30 s by default): often enough to keep the bound.
+      ...(timeouts === undefined ? {} : { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))) })
+    },
     clientErrorHandler (this: FastifyInstance, err, socket: Socket) {
       // A reset connection, or one already gone: nobody to answer.
       if (err.code === 'ECONNRESET' || socket.destroyed) return
@@ -134,6 +135,13 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     res.end(body)
   })
 
+  // CONNECT (a proxy tunnel) reaches no route: without a listener Node just
+  // drops the connection. It is a 405 like any other method a path lacks.
+  app.server.on('connect', (req, socket) => {
+    app.log.warn({ url: req.url }, 'CONNECT refused, answered 405')
+    socket.end(rawJsonAnswer(405, 'Method Not Allowed', { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' }))
+  })
+
   // From the start of a graceful shutdown, a request that still arrives (on a
   // kept-alive connection) is refused with a 503 and the connection closed.
   let closing = false
@@ -145,6 +153,11 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // Callback hooks, not async ones: no promise per request on every route.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
+      void reply.code(400).header('connection', 'close').send({ error: 'Petición HTTP mal formada: falta la cabecera Host', code: 'PETICION_MAL_FORMADA' })
+      return
+    }
     if (closing) {
       void reply.code(503).header('connection', 'close').send({ error: 'Servicio deteniéndose', code: 'SERVICIO_DETENIENDOSE' })
       return

@@ -33,11 +33,11 @@ export interface OperationDoc {
 /*
  * What the HTTP stack itself may answer on any route, before or instead of
  * the handler (lib/http.ts): a malformed request or headers, a timeout, a
- * URL too long, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
+ * URL too long, an `Expect` other than 100-continue, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
  * not JSON. A method a path does not have is a 405 with Allow: OpenAPI lists
  * responses per operation, so that one is described once, in components.
  */
-const STACK_ERRORS = [400, 408, 414, 431, 500, 503]
+const STACK_ERRORS = [400, 408, 414, 417, 431, 500, 503]
 const BODY_ERRORS = [413, 415]
 
 export const MethodNotAllowedResponse: { description: string } & Record<string, any> = {
@@ -113,11 +113,18 @@ function swaggerOptions (info: DocumentInfo, docs: Map<string, OperationDoc>, co
   }
 }
 
-/** @fastify/swagger has no place for links: they are put on each operation's responses afterwards, by operationId. */
+/**
+ * What @fastify/swagger has no place for, put on each operation afterwards:
+ * links (by operationId), and an optional request body where no field of it
+ * is required (swagger marks every body required; lib/http.ts validates a
+ * missing body as `{}`, so `curl -X POST .../pagar` with no body is valid).
+ */
 function withLinks (document: Record<string, any>, docs: Map<string, OperationDoc>): Record<string, any> {
   const byId = new Map([...docs.values()].filter((d) => d.operationId !== undefined && d.links !== undefined).map((d) => [d.operationId!, d.links!]))
   for (const item of Object.values<Record<string, any>>(document.paths ?? {})) {
     for (const op of Object.values<any>(item)) {
+      const body = op?.requestBody?.content?.['application/json']?.schema
+      if (body !== undefined && !(Array.isArray(body.required) && body.required.length > 0)) op.requestBody.required = false
       const links = byId.get(op?.operationId)
       if (links === undefined) continue
       for (const [code, set] of Object.entries(links)) if (op.responses?.[code] !== undefined) op.responses[code].links = set

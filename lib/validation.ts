@@ -11,6 +11,7 @@ import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../contracts/money.j
 export interface ValidationIssue {
   keyword: string
   instancePath: string
+  schemaPath?: string
   params?: Record<string, unknown>
   message?: string
 }
@@ -74,6 +75,8 @@ function wording (issue: ValidationIssue, campo: string, context: string | undef
     case 'exclusiveMaximum': return `\`${campo}\` debe ser menor que ${String(limit)}`
     case 'anyOf': case 'oneOf': case 'const': case 'enum': return `\`${campo}\` no es un valor permitido`
     case '~refine': return issue.message ?? `\`${campo}\` no es válido`
+    // A closed object's `additionalProperties: false`: a field the request does not have (a typo must not be ignored).
+    case 'boolean': return issue.schemaPath?.endsWith('additionalProperties') === true ? `\`${campo}\` no es un campo de esta petición` : `\`${campo}\` no es válido`
     default: return `\`${campo}\` no es válido`
   }
 }

@@ -247,6 +247,24 @@ t.test('headers too large are a 431 JSON; a URL too long a 414 JSON', async (t) 
   t.same(usuarios.hits, [])
 })
 
+t.test('an HTTP/1.1 request without Host is a 400 JSON, and CONNECT a 405 JSON; nothing reaches a service', async (t) => {
+  const { usuarios, gw } = await setup(t)
+  const noHost = await rawClient(t, gw.url)
+  noHost.write('GET /usuarios/1 HTTP/1.1\r\n\r\n')
+  await noHost.waitClosed(5_000)
+  const a = parseAnswer(noHost.received())
+  t.equal(a.status, 400, 'no Host: 400 (RFC 9112 3.2)')
+  t.match(JSON.parse(a.body), { code: 'PETICION_MAL_FORMADA', error: /Host/ })
+
+  const tunnel = await rawClient(t, gw.url)
+  tunnel.write(`CONNECT 127.0.0.1:5004 HTTP/1.1\r\nHost: 127.0.0.1:5004\r\n\r\n`)
+  await tunnel.waitClosed(5_000)
+  const b = parseAnswer(tunnel.received())
+  t.equal(b.status, 405, 'CONNECT: 405, not a dropped connection')
+  t.same(JSON.parse(b.body), { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' })
+  t.same(usuarios.hits, [])
+})
+
 t.test('Expect: 100-continue through the gateway to the real usuarios: 202, and a retry with the same key is the same payment (issue 12, fault 5)', async (t) => {
   const { app } = await usuariosApp(t)
   await app.listen({ port: 0, host: '127.0.0.1' })

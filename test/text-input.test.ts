@@ -64,6 +64,10 @@ const cases: Case[] = [
   crear('a zero-width space only', '"\\u200b"'),
   crear('ideographic space and BOM only', '"\\u3000\\ufeff"'),
   crear('a Hangul filler only', '"\\u3164"'),
+  crear('the Braille blank only (renders as a space)', '"\\u2800\\u2800"'),
+  crear('a combining mark with nothing to combine with', '"\\u0301"'),
+  pagar('a concepto of an ideographic space and a Braille blank', '"\\u3000\\u2800"'),
+  crear('a letter with a combining accent is a name', '"Jose\\u0301"', 201, 'Jose\u0301'),
   pagar('a blank concepto', '"  \\u200b "'),
   // length, in code points
   crear('100 emoji (100 code points, 200 UTF-16 units)', JSON.stringify('🎉'.repeat(100)), 201, '🎉'.repeat(100)),

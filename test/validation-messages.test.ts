@@ -21,6 +21,9 @@ t.test('every 400 of validation is Spanish and names the field', async (t) => {
     ['an empty concepto', async () => await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: json, payload: '{"monto":5,"concepto":""}' }), 'concepto', '`concepto` no puede estar vacío'],
     ['a concepto of 201 code points', async () => await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: json, payload: JSON.stringify({ monto: 5, concepto: 'ñ'.repeat(201) }) }), 'concepto', '`concepto` no puede tener más de 200 caracteres'],
     ['a monto as a string', async () => await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: json, payload: '{"monto":"5"}' }), 'monto', '`monto` debe ser un número mayor que 0 con como máximo 2 decimales, hasta 1000000000 (por ejemplo 12.5)'],
+    ['a misspelled field in pagar (it must not pay the default amount)', async () => await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: json, payload: '{"montto":5}' }), 'montto', '`montto` no es un campo de esta petición'],
+    ['an unknown field in recargar', async () => await app.inject({ method: 'POST', url: '/usuarios/1/recargar', headers: json, payload: '{"monto":5,"extra":1}' }), 'extra', '`extra` no es un campo de esta petición'],
+    ['an unknown field in a new user', async () => await app.inject({ method: 'POST', url: '/usuarios', headers: json, payload: '{"nombre":"Eva","id":1}' }), 'id', '`id` no es un campo de esta petición'],
     ['an empty Idempotency-Key', async () => await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: { 'idempotency-key': '' } }), 'Idempotency-Key', '`Idempotency-Key` no puede estar vacío']
   ]
   for (const [what, send, campo, detalle] of cases) {

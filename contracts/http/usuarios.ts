@@ -33,17 +33,21 @@ export const PagoParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema, p
 export const CrearUsuarioBodySchema = Type.Object({
   nombre: textoSchema('nombre', { maxLength: 100, description: 'Nombre del usuario (se guarda sin espacios al principio ni al final)', examples: ['Eva'] }),
   saldo: Type.Optional(SaldoInicialSchema)
-})
+}, { additionalProperties: false })
 export type CrearUsuarioBody = Static<typeof CrearUsuarioBodySchema>
 
-export const RecargarBodySchema = Type.Object({ monto: MontoSchema })
+export const RecargarBodySchema = Type.Object({ monto: MontoSchema }, { additionalProperties: false })
 export type RecargarBody = Static<typeof RecargarBodySchema>
 
-/** The body is optional: a plain `curl -X POST` pays the default amount. */
+/**
+ * The body is optional: a plain `curl -X POST` pays the default amount. An
+ * unknown field is refused (every body is closed): `{"montto": 5}` must be a
+ * 400, never a payment of the default amount.
+ */
 export const PagarBodySchema = Type.Object({
   monto: Type.Optional(MontoSchema),
   concepto: Type.Optional(ConceptoSchema)
-})
+}, { additionalProperties: false })
 export type PagarBody = Static<typeof PagarBodySchema>
 
 export const PagarHeadersSchema = IdempotencyHeadersSchema
