@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { requestIdFrom } from '../lib/http.js'
+import { requestIdFrom, writeJsonError } from '../lib/http.js'
 import { CuerpoDemasiadoGrandeError } from './errors.js'
 
 /**
@@ -25,14 +25,8 @@ export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => 
       return
     }
     const err = new CuerpoDemasiadoGrandeError()
-    const body = JSON.stringify({ error: err.message, code: err.code })
-    app.log.info({ reqId: requestIdFrom(req.headers['x-request-id']), url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
-    res.writeHead(413, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': requestIdFrom(req.headers['x-request-id']),
-      connection: 'close'
-    })
-    res.end(body)
+    const reqId = requestIdFrom(req.headers['x-request-id'])
+    app.log.info({ reqId, url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
+    writeJsonError(res, 413, { error: err.message, code: err.code }, { 'x-request-id': reqId })
   })
 }, { name: 'gateway-body-limit', fastify: '5.x' })

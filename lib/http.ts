@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { type FastifyError, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
-import { inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
+import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -38,6 +39,16 @@ const MALFORMED = { status: 400, reason: 'Bad Request', error: 'Petición HTTP m
 export function rawJsonAnswer (status: number, reason: string, body: { error: string, code: string }): string {
   const json = JSON.stringify(body)
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
+}
+
+/**
+ * Answers on a raw ServerResponse, where Node's server events ('checkExpectation',
+ * 'checkContinue') run before Fastify: the JSON error shape, then close.
+ */
+export function writeJsonError (res: ServerResponse, status: number, body: { error: string, code: string }, headers: Record<string, string> = {}): void {
+  const json = JSON.stringify(body)
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), connection: 'close' })
+  res.end(json)
 }
 
 /** Timeouts of the client side of the server, in ms (lib/http.ts leaves Node's and Fastify's defaults without them). */
@@ -130,9 +141,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // Node answers 417 as plain text to an Expect other than 100-continue.
   app.server.on('checkExpectation', (req, res) => {
     app.log.warn({ expect: req.headers.expect }, 'unsupported Expect, answered 417')
-    const body = JSON.stringify({ error: 'Expect no soportado: solo 100-continue', code: 'EXPECT_NO_SOPORTADO' })
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
-    res.end(body)
+    writeJsonError(res, 417, { error: 'Expect no soportado: solo 100-continue', code: 'EXPECT_NO_SOPORTADO' })
   })
 
   // CONNECT (a proxy tunnel) reaches no route: without a listener Node just
@@ -229,9 +238,7 @@ export function decodeUtf8Body (contentType: string | undefined, body: Buffer): 
   } catch {
     const at = firstInvalidUtf8(body)
     const before = strictUtf8.decode(body.subarray(0, Math.max(at, 0)))
-    const key = /"((?:[^"\\]|\\.)*)"\s*:\s*"(?:[^"\\]|\\.)*$/.exec(before)?.[1]
-    let campo: string | undefined
-    try { campo = key === undefined ? undefined : JSON.parse(`"${key}"`) as string } catch { campo = undefined }
+    const campo = fieldBefore(before, true)
     return new ClientError(400, 'VALIDACION', 'Datos inválidos', campo === undefined
       ? { detalle: 'el cuerpo no es UTF-8 válido' }
       : { campo, detalle: `\`${campo}\` no es UTF-8 válido` })

@@ -95,6 +95,19 @@ export function validationAnswer (issues: ValidationIssue[], context: string | u
 }
 
 /**
+ * The name of the field whose value starts at the end of `text`, a prefix of
+ * a JSON object (`{"a":1,"monto":` → `monto`); with `inString`, of the
+ * string value `text` ends inside (`{"nombre":"Ana` → `nombre`). Undefined
+ * when there is none. Used to name the field of an error found in the raw
+ * text, before or without parsing (an inexact number, invalid UTF-8).
+ */
+export function fieldBefore (text: string, inString = false): string | undefined {
+  const key = (inString ? /"((?:[^"\\]|\\.)*)"\s*:\s*"(?:[^"\\]|\\.)*$/ : /"((?:[^"\\]|\\.)*)"\s*:\s*$/).exec(text)?.[1]
+  if (key === undefined) return undefined
+  try { return JSON.parse(`"${key}"`) as string } catch { return undefined }
+}
+
+/**
  * A number in a JSON text that a double cannot hold exactly
  * (`0.3000000000000000001` parses to 0.3, `12345678901234567891` to
  * ...2000): the answer naming the field it is the value of (money fields say
@@ -107,9 +120,7 @@ export function inexactNumber (json: string): ValidationAnswer | undefined {
   for (let m = tokens.exec(json); m !== null; m = tokens.exec(json)) {
     const token = m[0]
     if (token.startsWith('"') || decimalKey(token) === decimalKey(String(Number(token)))) continue
-    const key = /"((?:[^"\\]|\\.)*)"\s*:\s*$/.exec(json.slice(0, m.index))?.[1]
-    let campo: string | undefined
-    try { campo = key === undefined ? undefined : JSON.parse(`"${key}"`) as string } catch { campo = undefined }
+    const campo = fieldBefore(json.slice(0, m.index))
     if (campo === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
     return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
   }
