@@ -2,7 +2,7 @@
 /*
  * What a commit costs on this disk, without the services:
  *   node bench/sqlite-commit.cjs [items=3000]
- * WAL mode like lib/sqlite.ts; each "item" is two 200-byte inserts (a payment
+ * WAL mode like lib/storage/sqlite.ts; each "item" is two 200-byte inserts (a payment
  * and its outbox row). Compares one transaction per item with 100 items per
  * transaction (group commit), for synchronous = FULL and NORMAL, and the cost
  * of a prepare() (Kysely's SQLite driver prepares every statement it runs).

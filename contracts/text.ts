@@ -9,7 +9,7 @@ import { Type, type TString } from 'typebox'
  * such as U+200B, U+FEFF, the Hangul fillers, the Braille blank U+2800) nor
  * a lone combining mark. Lengths count code points
  * (TypeBox's minLength/maxLength). Bytes that are not UTF-8 never reach it:
- * lib/http.ts refuses them while decoding the body.
+ * lib/http/http-app.ts refuses them while decoding the body.
  *
  * Refused, never repaired: a database would store a lone surrogate as U+FFFD
  * and PostgreSQL cannot store NUL at all.

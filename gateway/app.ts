@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import { BODY_LIMIT, createHttpApp, type App } from '../lib/http.js'
-import { createMetrics, metricsPlugin } from '../lib/metrics.js'
+import { BODY_LIMIT, createHttpApp, type App } from '../lib/http/http-app.js'
+import { createMetrics, metricsPlugin } from '../lib/observability/metrics.js'
 import { createApiKeys, gatewayAuth, parseApiKeys } from './auth.js'
 import { gatewayBodyLimit } from './body-limit.js'
 import type { GatewayConfig } from './config.js'
@@ -10,7 +10,7 @@ import { registerHealthRoutes } from './health.js'
 import { gatewayUpstreamMetrics } from './metrics.js'
 import { createUpstream, registerUpstream, type Upstream } from './proxy.js'
 import { gatewayRateLimit } from './rate-limit.js'
-import { OneLinePerRequest } from '../lib/request-log.js'
+import { OneLinePerRequest } from '../lib/http/request-log.js'
 
 /** The public entry point: routes, request ids, API keys, limits, health. Never listens. */
 export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {

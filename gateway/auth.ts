@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ConfigError } from '../lib/config.js'
+import { ConfigError } from '../lib/process/config.js'
 import { NoAutorizadoError } from './errors.js'
 
 /** RFC 6750 token characters, at least 16 of them: a short key is a guessable key. */

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { requestIdFrom, writeJsonError } from '../lib/http.js'
+import { requestIdFrom, writeJsonError } from '../lib/http/http-app.js'
 import { CuerpoDemasiadoGrandeError } from './errors.js'
 
 /**

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { loadConfig } from '../lib/config.js'
-import { CommonEnv, Port } from '../lib/env-schema.js'
+import { loadConfig } from '../lib/process/config.js'
+import { CommonEnv, Port } from '../lib/process/env-schema.js'
 
 const { LOG_DIR, LOG_LEVEL, LOG_STDOUT, SHUTDOWN_TIMEOUT_MS } = CommonEnv
 /** One instance's URL, or several separated by commas (round robin). */

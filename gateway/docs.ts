@@ -5,7 +5,7 @@ import { Type } from 'typebox'
 import { asyncApiDocument } from '../contracts/asyncapi.js'
 import { PagosOperations, UsuariosOperations, type Operation } from '../contracts/http/api.js'
 import { ErrorSchema } from '../contracts/http/common.js'
-import { buildOpenApiDocument, registerDocumentRoute, ServiceRouteDocs, type OpenApiDocument, type StandaloneRoute } from '../lib/openapi.js'
+import { buildOpenApiDocument, registerDocumentRoute, ServiceRouteDocs, type OpenApiDocument, type StandaloneRoute } from '../lib/http/openapi.js'
 import { GatewayHealthSchema } from './health.js'
 
 /*

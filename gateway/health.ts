@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import type { App } from '../lib/http.js'
+import type { App } from '../lib/http/http-app.js'
 import type { Upstream } from './proxy.js'
 
 // Instances are shown by position, not by address: /health is open without a

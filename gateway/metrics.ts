@@ -1,7 +1,7 @@
 import type { FastifyRequest, onResponseHookHandler, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Histogram } from 'prom-client'
-import { DURATION_BUCKETS, type Metrics } from '../lib/metrics.js'
+import { DURATION_BUCKETS, type Metrics } from '../lib/observability/metrics.js'
 
 export interface UpstreamMetricsOptions {
   metrics: Metrics

@@ -1,6 +1,6 @@
 import proxy from '@fastify/http-proxy'
 import type { FastifyError } from 'fastify'
-import type { App } from '../lib/http.js'
+import type { App } from '../lib/http/http-app.js'
 import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { addBufferingParser, BufferedBody, type BufferingOptions } from './buffered-body.js'
 import { RutaInvalidaError, upstreamError } from './errors.js'

@@ -1,4 +1,4 @@
-import { runService } from '../lib/server.js'
+import { runService } from '../lib/process/server.js'
 import { buildGatewayApp } from './app.js'
 import { loadGatewayConfig } from './config.js'
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
-import { loadConfig } from '../lib/config.js'
-import { BrokerEnv, CommonEnv, DatabaseEnv, DatabaseUrl, Port, SqliteEnv } from '../lib/env-schema.js'
+import { loadConfig } from '../lib/process/config.js'
+import { BrokerEnv, CommonEnv, DatabaseEnv, DatabaseUrl, Port, SqliteEnv } from '../lib/process/env-schema.js'
 import { montoSchema } from '../contracts/money.js'
 
 export const PagosEnvSchema = Type.Object({

@@ -1,4 +1,4 @@
-import { runService } from '../lib/server.js'
+import { runService } from '../lib/process/server.js'
 import { buildPagosApp } from './app.js'
 import { loadPagosConfig } from './config.js'
 

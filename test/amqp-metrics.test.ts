@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { MessageExamples } from '../contracts/asyncapi.js'
 import type { PagoSolicitadoV1 } from '../contracts/messages.js'
-import { createBroker } from '../lib/amqp.js'
-import { createMetrics } from '../lib/metrics.js'
+import { createBroker } from '../lib/messaging/broker.js'
+import { createMetrics } from '../lib/observability/metrics.js'
 import { silent } from './helpers/apps.js'
 import { waitFor } from './helpers/poll.js'
 import { parseExposition, sampleValue, type Family } from './helpers/prometheus.js'
 import { AMQP_URL, deleteTopology, uniquePrefix } from './helpers/system.js'
 
-// lib/amqp.ts against the real RabbitMQ, counting through lib/metrics.ts:
+// lib/messaging/broker.ts against the real RabbitMQ, counting through lib/observability/metrics.ts:
 // a good message, one that fails once and is retried, one the handler
 // refuses, one that fails its contract.
 t.test('the broker counts published, consumed, retried and dead-lettered messages', async (t) => {

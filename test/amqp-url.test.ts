@@ -1,6 +1,6 @@
 import { Connection } from 'rabbitmq-client'
 import t from 'tap'
-import { parseAmqpUrl } from '../lib/amqp-url.js'
+import { parseAmqpUrl } from '../lib/messaging/amqp-url.js'
 import { AMQP_URL } from './helpers/system.js'
 
 t.test('a single-host AMQP_URL is passed through untouched', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError } from '../lib/config.js'
+import { ConfigError } from '../lib/process/config.js'
 import { loadPagosConfig } from '../pagos/config.js'
 import { loadUsuariosConfig } from '../usuarios/config.js'
 

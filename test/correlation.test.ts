@@ -11,7 +11,7 @@ import { startSystem, type System } from './helpers/system.js'
 // pago.procesado's correlationId and usuarios' reqId again.
 let sys: System
 // debug: the gateway logs a request the service answered below 400 at debug
-// (the service logs it at info; lib/request-log.ts).
+// (the service logs it at info; lib/http/request-log.ts).
 t.before(async () => { sys = await startSystem('correlation', { LOG_LEVEL: 'debug' }) })
 t.teardown(async () => { await sys?.stop() })
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { dialectOf, openDatabase } from '../lib/db.js'
+import { dialectOf, openDatabase } from '../lib/storage/db.js'
 import { loadPagosConfig } from '../pagos/config.js'
 import { loadUsuariosConfig } from '../usuarios/config.js'
 import { dialects, freshDatabaseUrl, silent } from './helpers/apps.js'

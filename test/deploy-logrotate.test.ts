@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { createLogger } from '../lib/logger.js'
+import { createLogger } from '../lib/process/logger.js'
 import { waitFor } from './helpers/poll.js'
 
 const run = promisify(execFile)

@@ -5,7 +5,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseApiKeys } from '../gateway/auth.js'
-import { createLogger } from '../lib/logger.js'
+import { createLogger } from '../lib/process/logger.js'
 import { waitFor } from './helpers/poll.js'
 import { deadUrl, echoUpstream, startGateway } from './helpers/gateway-fixtures.js'
 

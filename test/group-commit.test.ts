@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3'
 import { sql, type Kysely } from 'kysely'
 import t from 'tap'
-import { openDatabase } from '../lib/db.js'
-import { createTransact } from '../lib/group-commit.js'
+import { openDatabase } from '../lib/storage/db.js'
+import { createTransact } from '../lib/storage/group-commit.js'
 import { silent } from './helpers/apps.js'
 
 interface Db { filas: { id: number, unidad: number } }

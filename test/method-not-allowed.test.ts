@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildGatewayApp } from '../gateway/app.js'
 import { loadGatewayConfig } from '../gateway/config.js'
-import type { App } from '../lib/http.js'
+import type { App } from '../lib/http/http-app.js'
 import { pagosApp, silent, usuariosApp, type Test } from './helpers/apps.js'
 import { startGateway } from './helpers/gateway-fixtures.js'
 import { methodsByPath, routeMatches } from './helpers/routes.js'

@@ -7,7 +7,7 @@ import { decodeMessage, Messages, type MessageName } from '../contracts/messages
 import { plainSchema } from '../contracts/plain-schema.js'
 import { buildGatewayApp } from '../gateway/app.js'
 import { loadGatewayConfig } from '../gateway/config.js'
-import type { App } from '../lib/http.js'
+import type { App } from '../lib/http/http-app.js'
 import { pagosApp, silent, usuariosApp, type Test } from './helpers/apps.js'
 import { registeredRoutes } from './helpers/routes.js'
 

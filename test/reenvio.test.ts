@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { decodeMessage, type PagoSolicitadoV1 } from '../contracts/messages.js'
-import { openDatabase } from '../lib/db.js'
+import { openDatabase } from '../lib/storage/db.js'
 import { pagoSolicitadoHandler } from '../pagos/messaging/pago-solicitado-handler.js'
 import type { Procesador } from '../pagos/processor.js'
 import { createPagosStore as createPagosProcesados } from '../pagos/store/pagos-store.js'

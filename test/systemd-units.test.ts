@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { HARDENING, UNIT_DIR, value, values } from './helpers/units.js'
-import { CommonEnv } from '../lib/env-schema.js'
+import { CommonEnv } from '../lib/process/env-schema.js'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')

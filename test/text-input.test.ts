@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { esTextoValido } from '../contracts/text.js'
-import { firstInvalidUtf8 } from '../lib/http.js'
-import type { App } from '../lib/http.js'
+import { firstInvalidUtf8 } from '../lib/http/http-app.js'
+import type { App } from '../lib/http/http-app.js'
 import { dialects, freshDatabaseUrl, usuariosApp } from './helpers/apps.js'
 
 /*

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { App } from '../lib/http.js'
+import type { App } from '../lib/http/http-app.js'
 import { createPagosStore } from '../usuarios/store/pagos-store.js'
 import { assertJsonError, usuariosApp, usuariosDb } from './helpers/apps.js'
 

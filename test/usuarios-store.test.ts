@@ -4,7 +4,7 @@ import { createCuentasStore } from '../usuarios/store/cuentas-store.js'
 import { purgeIdempotencyKeys } from '../usuarios/store/idempotency.js'
 import { createPagosStore } from '../usuarios/store/pagos-store.js'
 import type { UsuariosDb } from '../usuarios/store/schema.js'
-import type { DialectName } from '../lib/db.js'
+import type { DialectName } from '../lib/storage/db.js'
 import { dialects, usuariosDb, type Test } from './helpers/apps.js'
 
 /** A seeded database (Willis 500, Ana 700) with both stores; counts relay wake-ups. */

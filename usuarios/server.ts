@@ -1,4 +1,4 @@
-import { runService } from '../lib/server.js'
+import { runService } from '../lib/process/server.js'
 import { buildUsuariosApp } from './app.js'
 import { loadUsuariosConfig } from './config.js'
 

@@ -12,8 +12,8 @@
  */
 import { Connection, type SyncMessage } from 'rabbitmq-client'
 import { topology, type ConsumerName } from '../../contracts/topology.js'
-import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../amqp.js'
-import { parseAmqpUrl } from '../amqp-url.js'
+import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../messaging/broker.js'
+import { parseAmqpUrl } from '../messaging/amqp-url.js'
 
 const [command, ...rest] = process.argv.slice(2)
 const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')

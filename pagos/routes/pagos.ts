@@ -1,6 +1,6 @@
 import { pagination } from '../../contracts/http/common.js'
 import { PagosRoutes } from '../../contracts/http/pagos.js'
-import type { App } from '../../lib/http.js'
+import type { App } from '../../lib/http/http-app.js'
 import { PagoNoEncontrado } from '../errors.js'
 import type { PagosStore } from '../store/pagos-store.js'
 

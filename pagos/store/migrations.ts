@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely'
-import { int64 } from '../../lib/db.js'
-import { createOutboxTable } from '../../lib/outbox.js'
+import { int64 } from '../../lib/storage/db.js'
+import { createOutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_inicial': {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { OutboxTable } from '../../lib/outbox.js'
+import type { OutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 /* pagos' own database: the result of every payment it processed. */
 

@@ -1,4 +1,4 @@
-import type { Broker } from '../../lib/amqp.js'
+import type { Broker } from '../../lib/messaging/broker.js'
 
 /**
  * What an outbox relay needs of a broker, with every publish recorded.

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildGatewayApp } from '../../gateway/app.js'
 import { loadGatewayConfig } from '../../gateway/config.js'
-import { createLogger } from '../../lib/logger.js'
+import { createLogger } from '../../lib/process/logger.js'
 import type { Test } from './apps.js'
 import { waitFor } from './poll.js'
 

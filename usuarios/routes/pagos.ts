@@ -1,7 +1,7 @@
 import { pagination } from '../../contracts/http/common.js'
 import { UsuariosRoutes, type PagarResponse } from '../../contracts/http/usuarios.js'
 import { toCentimos } from '../../contracts/money.js'
-import type { App } from '../../lib/http.js'
+import type { App } from '../../lib/http/http-app.js'
 import type { PagosStore } from '../store/pagos-store.js'
 
 export function registerPagosRoutes (app: App, pagos: PagosStore, montoDefecto: number): void {

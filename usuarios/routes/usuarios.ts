@@ -2,7 +2,7 @@ import { pagination } from '../../contracts/http/common.js'
 import { UsuariosRoutes, type RecargarResponse } from '../../contracts/http/usuarios.js'
 import { toCentimos } from '../../contracts/money.js'
 import { normalizarNombre } from '../../contracts/text.js'
-import type { App } from '../../lib/http.js'
+import type { App } from '../../lib/http/http-app.js'
 import type { CuentasStore } from '../store/cuentas-store.js'
 
 export function registerUsuariosRoutes (app: App, cuentas: CuentasStore): void {

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely'
 import type { RecargarResponse, SaldoMaximoSuperado, Usuario } from '../../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
-import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/db.js'
+import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/storage/db.js'
 import { SALDO_MAXIMO_SUPERADO, UsuarioNoEncontrado } from '../errors.js'
 import { huella, withIdempotency, type Stored } from './idempotency.js'
 import type { UsuariosDb } from './schema.js'

@@ -1,10 +1,10 @@
 import { sql, type Kysely, type Migration } from 'kysely'
-import { int64, serialKey } from '../../lib/db.js'
-import { createOutboxTable } from '../../lib/outbox.js'
+import { int64, serialKey } from '../../lib/storage/db.js'
+import { createOutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_inicial': {
-    // Valid on SQLite and PostgreSQL: lib/db.ts picks the integer types.
+    // Valid on SQLite and PostgreSQL: lib/storage/db.ts picks the integer types.
     async up (db: Kysely<any>) {
       const cents = int64(db)
       await db.schema.createTable('usuarios')

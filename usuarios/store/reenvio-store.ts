@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import { hasRowLocks } from '../../lib/db.js'
-import { createTransact } from '../../lib/group-commit.js'
+import { hasRowLocks } from '../../lib/storage/db.js'
+import { createTransact } from '../../lib/storage/group-commit.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow } from './views.js'
 

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { EstadoPago } from '../../contracts/http/common.js'
-import type { OutboxTable } from '../../lib/outbox.js'
+import type { OutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 /* usuarios' own database; pagos never reads it. Money columns are integer cents. */
 

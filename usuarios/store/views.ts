@@ -1,6 +1,6 @@
 import { fromCentimos } from '../../contracts/money.js'
 import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
-import { outboxRow } from '../../lib/outbox.js'
+import { outboxRow } from '../../lib/messaging/outbox-relay.js'
 import type { PagosTable, UsuariosTable } from './schema.js'
 import type { Selectable } from 'kysely'
 

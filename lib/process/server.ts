@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { Logger } from 'pino'
-import type { App } from './http.js'
+import type { App } from '../http/http-app.js'
 import { createLogger } from './logger.js'
 
 export interface StartOptions {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type pg from 'pg'
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type RawBuilder } from 'kysely'
 import type { Logger } from 'pino'
-import type { OutboxClaim } from './outbox.js'
+import type { OutboxClaim } from '../messaging/outbox-relay.js'
 import { openSqlite } from './sqlite.js'
 
 /*

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import type { App } from './http.js'
+import type { App } from './http-app.js'
 
 export const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degradado')]),

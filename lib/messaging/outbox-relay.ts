@@ -1,9 +1,9 @@
 import type { Generated, Insertable, Kysely, Selectable } from 'kysely'
 import type { Logger } from 'pino'
-import type { MessageName, MessageOf } from '../contracts/messages.js'
-import type { Broker } from './amqp.js'
-import type { Transact } from './group-commit.js'
-import { serialKey } from './db.js'
+import type { MessageName, MessageOf } from '../../contracts/messages.js'
+import type { Broker } from './broker.js'
+import type { Transact } from '../storage/group-commit.js'
+import { serialKey } from '../storage/db.js'
 
 /** The outbox table, identical in every service's database. */
 export interface OutboxTable {
@@ -82,9 +82,9 @@ export interface RelayOptions {
   logger: Logger
   batch: number
   pollMs: number
-  /** Several relays on one database need a claim that locks (lib/db.ts outboxClaim). */
+  /** Several relays on one database need a claim that locks (lib/storage/db.ts outboxClaim). */
   claim?: OutboxClaim
-  /** The service's group commit (lib/group-commit.ts), for the default claim's delete. */
+  /** The service's group commit (lib/storage/group-commit.ts), for the default claim's delete. */
   transact?: Transact<OutboxDatabase>
 }
 

@@ -1,7 +1,7 @@
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client'
 import type { Logger } from 'pino'
-import { decodeMessage, type MessageName, type MessageOf } from '../contracts/messages.js'
-import { Subscriptions, topology, type ConsumerName, type QueueTopology, type Topology } from '../contracts/topology.js'
+import { decodeMessage, type MessageName, type MessageOf } from '../../contracts/messages.js'
+import { Subscriptions, topology, type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
 import { parseAmqpUrl } from './amqp-url.js'
 
 export interface BrokerOptions {
@@ -15,7 +15,7 @@ export interface BrokerOptions {
   /** Shown in the RabbitMQ management UI and `rabbitmqctl list_connections`. */
   connectionName: string
   logger: Logger
-  /** Optional counters (lib/metrics.ts implements them with prom-client). */
+  /** Optional counters (lib/observability/metrics.ts implements them with prom-client). */
   metrics?: BrokerMetrics
 }
 
@@ -133,7 +133,7 @@ function attemptsOf (msg: AsyncMessage): number {
   return Number.isSafeInteger(n) && n > 0 ? n : 0
 }
 
-/** The broker settings every service reads from its env (see lib/env-schema.ts BrokerEnv). */
+/** The broker settings every service reads from its env (see lib/process/env-schema.ts BrokerEnv). */
 export interface BrokerEnvConfig {
   AMQP_URL: string
   AMQP_PREFIX: string

@@ -1,4 +1,4 @@
-import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../contracts/money.js'
+import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../../contracts/money.js'
 
 /*
  * TypeBox's validation errors (English, one per failed keyword) turned into

@@ -51,7 +51,7 @@ export function writeJsonError (res: ServerResponse, status: number, body: { err
   res.end(json)
 }
 
-/** Timeouts of the client side of the server, in ms (lib/http.ts leaves Node's and Fastify's defaults without them). */
+/** Timeouts of the client side of the server, in ms (lib/http/http-app.ts leaves Node's and Fastify's defaults without them). */
 export interface ClientTimeouts {
   /** From a request's first byte until its headers are complete: over it, 408 JSON and close. */
   headersMs: number
@@ -79,7 +79,7 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * by the exact refinements of contracts/money.ts and contracts/text.ts; path
  * and query values are converted from strings. A refused request is a 400
  * `{error: "Datos inválidos", code: "VALIDACION", campo, detalle}` in Spanish
- * (lib/validation.ts).
+ * (lib/http/validation.ts).
  */
 export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logController: LogController = new OneLinePerRequest(), timeouts?: ClientTimeouts): App {
   const app = Fastify({

@@ -1,8 +1,8 @@
-import { asyncApiDocument } from '../contracts/asyncapi.js'
-import type { Operation } from '../contracts/http/api.js'
-import type { App } from './http.js'
+import { asyncApiDocument } from '../../contracts/asyncapi.js'
+import type { Operation } from '../../contracts/http/api.js'
+import type { App } from '../http/http-app.js'
 import { createMetrics, metricsPlugin, type Metrics } from './metrics.js'
-import { serviceOpenApi } from './openapi.js'
+import { serviceOpenApi } from '../http/openapi.js'
 
 const DESCRIPTIONS: Record<'usuarios' | 'pagos', string> = {
   usuarios: 'Usuarios y saldos; acepta los pagos (los debita y los deja pendientes) y aplica su resultado.',

@@ -2,8 +2,8 @@ import fp from 'fastify-plugin'
 import { sql, type Kysely } from 'kysely'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
-import type { MessageName } from '../contracts/messages.js'
-import type { Broker, BrokerMetrics, DeadLetterCause } from './amqp.js'
+import type { MessageName } from '../../contracts/messages.js'
+import type { Broker, BrokerMetrics, DeadLetterCause } from '../messaging/broker.js'
 
 /** Seconds; from a cached read to a slow upstream. */
 export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
