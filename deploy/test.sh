@@ -4,7 +4,7 @@
 # builds, makes sure RabbitMQ and PostgreSQL run (starting them if installed
 # but down; PostgreSQL's tests skipped with one line if it can't be installed), then runs tap on every
 # test/**/*.test.ts. Extra arguments go to tap, e.g.
-#   npm test -- test/money.test.ts        (only that file)
+#   npm test -- test/unit/money.test.ts        (only that file)
 #   npm test -- --reporter=terse
 #
 # Environment (all optional): AMQP_URL (broker checked), RABBITMQ_WAIT,

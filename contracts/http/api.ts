@@ -8,7 +8,7 @@ import { UsuariosRoutes } from './usuarios.js'
  * schema the service validates with (from UsuariosRoutes / PagosRoutes), plus
  * words and one example per body and response. The services' OpenAPI
  * documents take their summaries from here, and the gateway builds its
- * merged document from this list; test/openapi.test.ts checks that it names
+ * merged document from this list; test/unit/openapi.test.ts checks that it names
  * every route the services register and that every example fits its schema.
  */
 

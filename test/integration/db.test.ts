@@ -1,0 +1,31 @@
+import t from 'tap'
+import { dialectOf, openDatabase } from '../../lib/storage/db.js'
+import { loadPagosConfig } from '../../pagos/config.js'
+import { loadUsuariosConfig } from '../../usuarios/config.js'
+import { dialects, freshDatabaseUrl, silent } from '../helpers/apps.js'
+
+t.test('USUARIOS_DATABASE_URL / PAGOS_DATABASE_URL choose PostgreSQL; absent, SQLite', async (t) => {
+  t.equal(loadUsuariosConfig({}).USUARIOS_DATABASE_URL, undefined)
+  t.equal(loadPagosConfig({}).PAGOS_DATABASE_URL, undefined)
+  t.equal(loadUsuariosConfig({}).DATABASE_POOL_MAX, 10)
+  const u = loadUsuariosConfig({ USUARIOS_DATABASE_URL: 'postgres://pagos:x@db:5432/usuarios', DATABASE_POOL_MAX: '20' })
+  t.equal(u.USUARIOS_DATABASE_URL, 'postgres://pagos:x@db:5432/usuarios')
+  t.equal(u.DATABASE_POOL_MAX, 20)
+  t.equal(loadPagosConfig({ PAGOS_DATABASE_URL: 'postgresql://db/pagos' }).PAGOS_DATABASE_URL, 'postgresql://db/pagos')
+})
+
+t.test('a database URL that is not postgres:// stops the service, naming the variable', async (t) => {
+  t.throws(() => loadUsuariosConfig({ USUARIOS_DATABASE_URL: 'mysql://db/usuarios' }), { message: /^Invalid environment variable USUARIOS_DATABASE_URL=/ })
+  t.throws(() => loadPagosConfig({ PAGOS_DATABASE_URL: 'data/pagos.sqlite' }), { message: /^Invalid environment variable PAGOS_DATABASE_URL=/ })
+  t.throws(() => loadPagosConfig({ DATABASE_POOL_MAX: '0' }), { message: /^Invalid environment variable DATABASE_POOL_MAX=/ })
+})
+
+for (const dialect of dialects) {
+  t.test(`openDatabase: ${dialect}`, async (t) => {
+    const url = await freshDatabaseUrl(t, dialect, 'open')
+    const db = openDatabase<any>({ url, sqliteFile: `${t.testdir()}/x.sqlite`, synchronous: 'NORMAL', poolMax: 2, name: 'test', logger: silent })
+    t.teardown(async () => { await db.destroy() })
+    t.equal(dialectOf(db), dialect)
+    await db.transaction().execute(async (trx) => { t.equal(dialectOf(trx), dialect, 'inside a transaction too') })
+  })
+}
