@@ -36,8 +36,13 @@ export async function measureRawBroker (o: RawBrokerOptions): Promise<RawBrokerF
   const connection = new Connection({ url: o.url, noDelay: true, connectionName: `${o.prefix}:raw-bench`, connectionTimeout: 5000 })
   connection.on('error', () => {})
   const body = Buffer.from(JSON.stringify({
-    tipo: 'pago.solicitado', version: 1, pagoId: randomUUID(), usuarioId: 123, montoCentimos: 100,
-    concepto: null, solicitadoEn: new Date().toISOString()
+    tipo: 'pago.solicitado',
+    version: 1,
+    pagoId: randomUUID(),
+    usuarioId: 123,
+    montoCentimos: 100,
+    concepto: null,
+    solicitadoEn: new Date().toISOString()
   }))
   let consumed = 0
   let wakePublishers: (() => void) | undefined
@@ -73,8 +78,13 @@ export async function measureRawBroker (o: RawBrokerOptions): Promise<RawBrokerF
       sent++
       const t = performance.now()
       await publisher.send({
-        exchange, routingKey: 'pago.solicitado', durable: true, mandatory: true,
-        messageId: randomUUID(), contentType: 'application/json', type: 'pago.solicitado'
+        exchange,
+        routingKey: 'pago.solicitado',
+        durable: true,
+        mandatory: true,
+        messageId: randomUUID(),
+        contentType: 'application/json',
+        type: 'pago.solicitado'
       }, body)
       published++
       if (confirms.length < 200_000) confirms.push(performance.now() - t)

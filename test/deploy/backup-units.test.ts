@@ -12,7 +12,6 @@ const ROOT = resolve(import.meta.dirname, '..', '..')
 const SERVICE = 'pagos-backup.service'
 const TIMER = 'pagos-backup.timer'
 
-
 t.test('the backup runs deploy/backup.sh once, as the service user, hardened like the services', async (t) => {
   t.equal(value(SERVICE, 'Type'), 'oneshot')
   t.equal(value(SERVICE, 'ExecStart'), '/opt/pagos/deploy/backup.sh')

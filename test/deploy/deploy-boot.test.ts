@@ -129,7 +129,7 @@ t.test('deploy/install.sh on Debian 12 booted with systemd', { skip: why }, asyn
     pagos: (await inside('GET', `/usuarios/${id}/pagos?limit=100`)).json.pagos
   })))
   const recordedMigrations = async () => {
-    const r = await box.sh(`cd /opt/pagos && node -e "const D = require('better-sqlite3'); for (const s of ['usuarios', 'pagos']) { const d = new D('/var/lib/pagos/' + s + '/' + s + '.sqlite', { readonly: true }); console.log(s + '=' + d.prepare('select name from kysely_migration order by name').all().map((r) => r.name).join(',')) }"`)
+    const r = await box.sh('cd /opt/pagos && node -e "const D = require(\'better-sqlite3\'); for (const s of [\'usuarios\', \'pagos\']) { const d = new D(\'/var/lib/pagos/\' + s + \'/\' + s + \'.sqlite\', { readonly: true }); console.log(s + \'=\' + d.prepare(\'select name from kysely_migration order by name\').all().map((r) => r.name).join(\',\')) }"')
     return Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]))
   }
 

@@ -44,7 +44,7 @@ function adminEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
-    NODE: NODE,
+    NODE,
     SKIP_BUILD: '1',
     DESTDIR_RABBITMQ: '1',
     AMQP_PREFIX: prefix,

@@ -1,3 +1,4 @@
+/* eslint-disable no-template-curly-in-string -- the shell snippets expand ${...} themselves */
 import { execFile } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'

@@ -1,16 +1,14 @@
 import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { HARDENING, UNIT_DIR, value, values } from '../helpers/units.js'
 import { CommonEnv } from '../../lib/process/env-schema.js'
 
 const run = promisify(execFile)
-const ROOT = resolve(import.meta.dirname, '..', '..')
 const SERVICES = ['usuarios', 'pagos', 'gateway'] as const
 const UNITS = [...SERVICES.map((s) => `pagos-${s}.service`), 'pagos.target']
-
 
 async function which (command: string): Promise<boolean> {
   return await run('sh', ['-c', `command -v ${command}`]).then(() => true, () => false)

@@ -33,7 +33,7 @@ export function fakeBroker (opts: { delayMs?: number } = {}) {
     hold () {
       let resolve!: () => void
       let reject!: (err: Error) => void
-      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+      const promise = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
       promise.catch(() => {})
       gate = { promise, resolve, reject }
     },

@@ -201,4 +201,3 @@ export async function startCluster (label: string, opts: ClusterOptions): Promis
     throw err
   }
 }
-

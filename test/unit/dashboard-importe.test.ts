@@ -15,7 +15,7 @@ import { silent } from '../helpers/apps.js'
  * "1.234,56" was refused.
  */
 
-interface Importe {
+interface ImporteModule {
   centimos: (texto: string) => number | undefined
   leer: (texto: string, opciones?: { ceroValido?: boolean, saldo?: boolean }) => number | undefined
   MONTO_MAXIMO_CENTIMOS: number
@@ -23,7 +23,7 @@ interface Importe {
 }
 
 const source = readFileSync(new URL('../../gateway/public/importe.js', import.meta.url), 'utf8')
-const sandbox: { window: { Importe?: Importe } } = { window: {} }
+const sandbox: { window: { Importe?: ImporteModule } } = { window: {} }
 runInNewContext(source, sandbox)
 const Importe = sandbox.window.Importe!
 /** How the page shows money (app.js's `dinero`). */

@@ -257,7 +257,7 @@ t.test('an HTTP/1.1 request without Host is a 400 JSON, and CONNECT a 405 JSON; 
   t.match(JSON.parse(a.body), { code: 'PETICION_MAL_FORMADA', error: /Host/ })
 
   const tunnel = await rawClient(t, gw.url)
-  tunnel.write(`CONNECT 127.0.0.1:5004 HTTP/1.1\r\nHost: 127.0.0.1:5004\r\n\r\n`)
+  tunnel.write('CONNECT 127.0.0.1:5004 HTTP/1.1\r\nHost: 127.0.0.1:5004\r\n\r\n')
   await tunnel.waitClosed(5_000)
   const b = parseAnswer(tunnel.received())
   t.equal(b.status, 405, 'CONNECT: 405, not a dropped connection')
