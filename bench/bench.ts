@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { AMQP_URL } from '../test/helpers/system.js'
+import { AMQP_URL } from '../lib/launch/system.js'
 import { formatSummary, summarise } from './cpuprofile-summary.js'
 import { compareGet, type HttpTarget } from './http-load.js'
 import { getJson } from './http-client.js'

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
-import { startCluster, type Cluster } from '../test/helpers/system.js'
+import { startCluster, type Cluster } from '../lib/launch/system.js'
 import { requestJson, type JsonResponse } from './http-client.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)

@@ -1,23 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { AMQP_URL, deleteTopology } from '../test/helpers/system.js'
-import { canConnect, freePort } from './net.js'
-import { sleep } from './stats.js'
+import { join } from 'node:path'
+import { PORT_VARIABLE, ROOT, startService, stopService, type RunningService, type ServiceName } from '../lib/launch/service.js'
+import { AMQP_URL, deleteTopology } from '../lib/launch/system.js'
+import { freePort } from './net.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
-
-export type ServiceName = 'usuarios' | 'pagos' | 'gateway'
-
-export interface RunningService {
-  name: ServiceName
-  url: string
-  port: number
-  process: ChildProcess
-  exited: Promise<number | null>
+export interface BenchService extends RunningService {
   /** Asks bench/probe.cjs in the service for a full GC, then its process.memoryUsage(), in MB. */
   memoryAfterGc: () => Promise<MemoryAfterGc>
 }
@@ -27,41 +16,15 @@ export interface MemoryAfterGc { rss: number, heapUsed: number, heapTotal: numbe
 let gcRequests = 0
 
 /**
- * `node [execArgv] dist/<name>/server.js` on a free port; resolves once it
- * logged `ready` — or, when LOG_LEVEL hides that line, once its port accepts
- * connections (the line is logged right after listen) — then stops reading
- * its output (it keeps flowing, as it would to the journal). Like
- * test/helpers/system.ts, plus node flags (`--cpu-prof` is not allowed in
- * NODE_OPTIONS).
+ * The shared launcher's service (lib/launch/service.ts) on a free port, with
+ * node flags and an IPC channel for bench/probe.cjs (full GC on request).
+ * The port is chosen here so that a LOG_LEVEL hiding the `ready` line still
+ * starts (ready once the port accepts connections); log lines are not kept.
  */
-async function startService (name: ServiceName, env: Record<string, string>, execArgv: string[]): Promise<RunningService> {
-  const portVar = { usuarios: 'USUARIOS_PORT', pagos: 'PAGOS_PORT', gateway: 'GATEWAY_PORT' }[name]
+async function startBenchService (name: ServiceName, env: Record<string, string>, execArgv: string[]): Promise<BenchService> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...execArgv, join(ROOT, 'dist', name, 'server.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, [portVar]: String(port), LOG_STDOUT: 'json', GATEWAY_HOST: '127.0.0.1' },
-    // fd 3: an IPC channel for bench/probe.cjs (full GC on request).
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
-  })
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const rl = createInterface({ input: child.stdout! })
-  let ready = false
-  rl.on('line', (line) => {
-    if (line.includes('"msg":"ready"')) ready = true
-  })
-  const deadline = Date.now() + 60_000
-  while (!ready && !await canConnect(port)) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${String(child.exitCode)} before ready: ${stderr}`)
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`${name} not ready after 60 s: ${stderr}`)
-    }
-    await sleep(10)
-  }
-  rl.close()
-  child.stdout!.resume()
+  const s = await startService(name, { env: { ...env, [PORT_VARIABLE[name]]: String(port) }, execArgv, ipc: true, timeoutMs: 60_000, keepLines: false })
+  const child = s.process
   const memoryAfterGc = async (): Promise<MemoryAfterGc> => await new Promise((resolve, reject) => {
     const id = ++gcRequests
     const timer = setTimeout(() => { child.off('message', onMessage); reject(new Error(`${name}: no answer to bench:gc`)) }, 10_000)
@@ -75,24 +38,15 @@ async function startService (name: ServiceName, env: Record<string, string>, exe
     child.on('message', onMessage)
     child.send({ type: 'bench:gc', id })
   })
-  return { name, url: `http://127.0.0.1:${port}`, port, process: child, exited, memoryAfterGc }
-}
-
-/** SIGTERM (graceful: the CPU profile is written on exit), then SIGKILL after the bound. */
-async function stopService (s: RunningService, timeoutMs = 30_000): Promise<void> {
-  if (s.process.exitCode !== null || s.process.signalCode !== null) return
-  s.process.kill('SIGTERM')
-  const timer = setTimeout(() => s.process.kill('SIGKILL'), timeoutMs)
-  await s.exited
-  clearTimeout(timer)
+  return { ...s, memoryAfterGc }
 }
 
 export interface BenchSystem {
   dir: string
   prefix: string
-  usuarios: RunningService
-  pagos: RunningService
-  gateway: RunningService
+  usuarios: BenchService
+  pagos: BenchService
+  gateway: BenchService
   /** ms from spawn to the service's `ready` log line, each started alone. */
   startupMs: Record<ServiceName, number>
   /** Bearer key the gateway wants (--gateway-auth), else undefined. */
@@ -158,18 +112,18 @@ export async function startBenchSystem (opts: SystemOptions): Promise<BenchSyste
     '--require', join(ROOT, 'bench', 'probe.cjs')
   ]
 
-  const started: RunningService[] = []
+  const started: BenchService[] = []
   const startupMs = {} as Record<ServiceName, number>
-  const start = async (name: ServiceName, extra: Record<string, string> = {}): Promise<RunningService> => {
+  const start = async (name: ServiceName, extra: Record<string, string> = {}): Promise<BenchService> => {
     const t0 = performance.now()
     const probe = { BENCH_PROBE_FILE: probeFiles[name], ...(opts.probe && name !== 'gateway' ? { BENCH_PROBE_SQLITE: '1' } : {}) }
-    const s = await startService(name, { ...env, ...extra, ...only(name), ...probe }, execArgv(name))
+    const s = await startBenchService(name, { ...env, ...extra, ...only(name), ...probe }, execArgv(name))
     startupMs[name] = performance.now() - t0
     started.push(s)
     return s
   }
   const stopAll = async (): Promise<void> => {
-    for (const s of [...started].reverse()) await stopService(s)
+    for (const s of [...started].reverse()) await stopService(s, 30_000)
   }
   try {
     const usuarios = await start('usuarios')

@@ -13,8 +13,11 @@ export const CommonEnv = {
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 })
 }
 
+/** The local RabbitMQ with its guest account (it accepts guest only from localhost). */
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672'
+
 export const BrokerEnv = {
-  AMQP_URL: Type.String({ pattern: '^amqps?://', default: 'amqp://guest:guest@127.0.0.1:5672' }),
+  AMQP_URL: Type.String({ pattern: '^amqps?://', default: DEFAULT_AMQP_URL }),
   /** Every exchange and queue name starts with it (see contracts/topology.ts). */
   AMQP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', default: 'pagos' }),
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),

@@ -6,7 +6,7 @@ import { Connection } from 'rabbitmq-client'
 import t from 'tap'
 import { topology } from '../../contracts/topology.js'
 import { waitFor } from '../helpers/poll.js'
-import { AMQP_URL, startSystem } from '../helpers/system.js'
+import { AMQP_URL, startSystem } from '../../lib/launch/system.js'
 
 const run = promisify(execFile)
 const SCRIPT = resolve(import.meta.dirname, '..', 'deploy', 'check_status.sh')

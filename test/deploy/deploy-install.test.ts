@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { parseApiKeys } from '../../gateway/auth.js'
 import { waitFor } from '../helpers/poll.js'
-import { uniquePrefix } from '../helpers/system.js'
+import { uniquePrefix } from '../../lib/launch/system.js'
 
 /*
  * deploy/install.sh in its DESTDIR mode, into a fake root: real useradd (into

@@ -1,5 +1,5 @@
 import { Connection, type SyncMessage } from 'rabbitmq-client'
-import { AMQP_URL } from './system.js'
+import { AMQP_URL } from '../../lib/launch/system.js'
 
 /*
  * Direct access to the test run's broker objects, for fault tests that publish

@@ -11,7 +11,7 @@ import { loadUsuariosConfig } from '../../usuarios/config.js'
 import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
 import type { Kysely, Migration } from 'kysely'
-import { createTestDatabase, postgresSkipped } from './postgres.js'
+import { createTestDatabase, postgresSkipped } from '../../lib/launch/postgres.js'
 
 /** What a `t.test` callback receives (the root `t` is a TAP, a subtest is a Test; both fit). */
 export type Test = Parameters<Parameters<typeof t.test>[0]>[0]

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AMQP_URL, deleteTopology, startService, stopService, uniquePrefix, type RunningService, type ServiceName } from './system.js'
+import { startService, stopService, type RunningService, type ServiceName } from '../../lib/launch/service.js'
+import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
 /**
  * The three services on fixed free ports, so that a killed service comes
@@ -55,7 +56,7 @@ export async function startFaultSystem (label: string, extraEnv: NodeJS.ProcessE
     ...extraEnv
   }
   const running = new Map<ServiceName, RunningService>()
-  const start = async (name: ServiceName, override: NodeJS.ProcessEnv = {}): Promise<void> => { running.set(name, await startService(name, { ...env, ...override })) }
+  const start = async (name: ServiceName, override: NodeJS.ProcessEnv = {}): Promise<void> => { running.set(name, await startService(name, { env: { ...env, ...override } })) }
   await Promise.all([start('usuarios'), start('pagos')])
   await start('gateway')
   const current = (name: ServiceName): RunningService => running.get(name)!

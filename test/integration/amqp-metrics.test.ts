@@ -7,7 +7,7 @@ import { createMetrics } from '../../lib/observability/metrics.js'
 import { silent } from '../helpers/apps.js'
 import { waitFor } from '../helpers/poll.js'
 import { parseExposition, sampleValue, type Family } from '../helpers/prometheus.js'
-import { AMQP_URL, deleteTopology, uniquePrefix } from '../helpers/system.js'
+import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
 // lib/messaging/broker.ts against the real RabbitMQ, counting through lib/observability/metrics.ts:
 // a good message, one that fails once and is retried, one the handler

@@ -1,7 +1,7 @@
 import { Connection } from 'rabbitmq-client'
 import t from 'tap'
 import { parseAmqpUrl } from '../../lib/messaging/amqp-url.js'
-import { AMQP_URL } from '../helpers/system.js'
+import { AMQP_URL } from '../../lib/launch/system.js'
 
 t.test('a single-host AMQP_URL is passed through untouched', async (t) => {
   for (const url of ['amqp://guest:guest@127.0.0.1:5672', 'amqps://u:p@rabbit.example/vh?heartbeat=10', 'amqp://u:p@[::1]:5672']) {

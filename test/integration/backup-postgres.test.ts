@@ -8,7 +8,7 @@ import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
 import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
 import { freshDatabaseUrl, openTestDb } from '../helpers/apps.js'
-import { createTestDatabase, postgresSkipped } from '../helpers/postgres.js'
+import { createTestDatabase, postgresSkipped } from '../../lib/launch/postgres.js'
 
 /* deploy/backup.sh with *_DATABASE_URL set: pg_dump, checked, and a dump pg_restore brings back. */
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { AMQP_URL, deleteTopology, uniquePrefix } from '../helpers/system.js'
+import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
 /*
  * deploy/backup.sh and deploy/restore.sh for real, in a checkout whose

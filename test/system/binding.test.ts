@@ -4,7 +4,8 @@ import { networkInterfaces } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { AMQP_URL, deleteTopology, startService, stopService, uniquePrefix } from '../helpers/system.js'
+import { startService, stopService } from '../../lib/launch/service.js'
+import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
@@ -37,7 +38,7 @@ t.test('with production settings only the gateway can be reached from the networ
   const prefix = uniquePrefix('binding')
   // What deploy/install.sh writes for usuarios and pagos: HOST=127.0.0.1, and the default is the same.
   const env: NodeJS.ProcessEnv = { DATA_DIR: join(dir, 'data'), LOG_DIR: join(dir, 'logs'), AMQP_URL, AMQP_PREFIX: prefix, HOST: '127.0.0.1', NODE_ENV: 'production' }
-  const [usuarios, pagos] = await Promise.all([startService('usuarios', env), startService('pagos', env)])
+  const [usuarios, pagos] = await Promise.all([startService('usuarios', { env }), startService('pagos', { env })])
   t.teardown(async () => {
     await Promise.all([stopService(usuarios), stopService(pagos)])
     await deleteTopology(prefix)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // `grep <request id> logs/*.log` follows one payment through the three
 // services: the gateway's x-request-id is usuarios' reqId, the outbox row's

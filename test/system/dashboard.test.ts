@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
 import type { Test } from '../helpers/apps.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // The dashboard in a real headless Chromium (Debian's package; playwright-core
 // never downloads a browser), against the built services with API keys on.

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
-import { postgresSkipped } from '../helpers/postgres.js'
+import { postgresSkipped } from '../../lib/launch/postgres.js'
 import { waitFor } from '../helpers/poll.js'
-import { startCluster, type Cluster, type RunningService } from '../helpers/system.js'
+import type { RunningService } from '../../lib/launch/service.js'
+import { startCluster, type Cluster } from '../../lib/launch/system.js'
 import { seededRng, verify, Workload } from '../helpers/workload.js'
 
 // One gateway, two usuarios and two pagos processes on one PostgreSQL

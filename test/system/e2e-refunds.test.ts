@@ -1,7 +1,7 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // A provider that refuses about half the payments (deterministically, by seed):
 // every refused payment is refunded and the money invariant holds per user.

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // The built services as processes, against the real RabbitMQ; every name is
 // unique to this run. PROCESADOR_LIMITE makes large payments fail, to see refunds.

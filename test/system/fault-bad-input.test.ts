@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { startSystem, type RunningService, type System } from '../helpers/system.js'
+import type { RunningService } from '../../lib/launch/service.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // Malformed requests through the gateway, as a client (or an attacker) would
 // send them: each is a 4xx JSON error without internals, nothing changes, and

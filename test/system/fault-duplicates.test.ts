@@ -4,7 +4,7 @@ import { topology, type Topology } from '../../contracts/topology.js'
 import { bodyBytes, connectBroker, deleteRunQueues, queueDepth, takeAll } from '../helpers/amqp-peek.js'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 // Every message the system published, delivered twice more and out of order:
 // balances, payment states and figures are exactly those of single delivery.

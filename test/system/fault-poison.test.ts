@@ -8,7 +8,7 @@ import { topology, type ConsumerName } from '../../contracts/topology.js'
 import { connectBroker, peekAll, queueDepth } from '../helpers/amqp-peek.js'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
-import { AMQP_URL, startSystem, type System } from '../helpers/system.js'
+import { AMQP_URL, startSystem, type System } from '../../lib/launch/system.js'
 
 // Poison published straight to the running system's work queues: each message
 // ends in its queue's dead-letter queue with the reason, or is ignored as a

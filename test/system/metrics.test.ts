@@ -5,7 +5,7 @@ import { pagosApp, silent, usuariosApp } from '../helpers/apps.js'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
 import { parseExposition, sampleValue, scrape, type Family } from '../helpers/prometheus.js'
-import { startSystem, type System } from '../helpers/system.js'
+import { startSystem, type System } from '../../lib/launch/system.js'
 
 const KEY = 'clave-de-prueba-0123456789'
 

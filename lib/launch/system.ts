@@ -1,26 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { Connection } from 'rabbitmq-client'
 import { topology } from '../../contracts/topology.js'
+import { DEFAULT_AMQP_URL } from '../process/env-schema.js'
 import { createTestDatabase, type TestDatabase } from './postgres.js'
+import { startService, stopService, type RunningService } from './service.js'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+/*
+ * Whole systems of built services for the tests, the benchmarks and the
+ * chaos run: usuarios + pagos + gateway (startSystem), or several instances
+ * per service on PostgreSQL (startCluster), each on its own broker names.
+ */
 
-export type ServiceName = 'usuarios' | 'pagos' | 'gateway'
-
-export interface RunningService {
-  name: ServiceName
-  url: string
-  port: number
-  process: ChildProcess
-  /** Every JSON log line the service printed. */
-  lines: Array<Record<string, unknown>>
-  exited: Promise<number | null>
-}
+/** The broker the tests and benchmarks use: AMQP_URL, else the services' own default. */
+export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL
 
 export interface System {
   dir: string
@@ -35,52 +29,6 @@ export interface System {
 /** A run-unique prefix for every exchange and queue the test creates. */
 export function uniquePrefix (label: string): string {
   return `test.${label}.${process.pid}.${Date.now().toString(36)}`
-}
-
-/**
- * Starts one built service (dist/) on a free port and resolves once it logged
- * `ready`. keepLines false: stop reading its log lines once ready (benchmarks).
- */
-export async function startService (name: ServiceName, env: NodeJS.ProcessEnv, timeoutMs = 30_000, keepLines = true): Promise<RunningService> {
-  const portVar = { usuarios: 'USUARIOS_PORT', pagos: 'PAGOS_PORT', gateway: 'GATEWAY_PORT' }[name]
-  const child = spawn(process.execPath, [join(ROOT, 'dist', name, 'server.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, [portVar]: env[portVar] ?? '0', LOG_STDOUT: 'json', GATEWAY_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const lines: Array<Record<string, unknown>> = []
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms: ${stderr}`)), timeoutMs)
-    const rl = createInterface({ input: child.stdout! })
-    rl.on('line', (line) => {
-      let entry: Record<string, unknown>
-      try { entry = JSON.parse(line) } catch { return }
-      lines.push(entry)
-      if (entry.msg === 'ready' && typeof entry.port === 'number') {
-        clearTimeout(timer)
-        resolve(entry.port)
-        if (!keepLines) {
-          rl.close()
-          child.stdout!.resume()
-        }
-      }
-    })
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${String(code)} before ready: ${stderr}`)) })
-  })
-  return { name, url: `http://127.0.0.1:${port}`, port, process: child, lines, exited }
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within the bound. */
-export async function stopService (s: RunningService, timeoutMs = 15_000): Promise<number | null> {
-  if (s.process.exitCode !== null || s.process.signalCode !== null) return s.process.exitCode
-  s.process.kill('SIGTERM')
-  const timer = setTimeout(() => s.process.kill('SIGKILL'), timeoutMs)
-  const code = await s.exited
-  clearTimeout(timer)
-  return code
 }
 
 /** Deletes every queue and exchange of a test prefix. */
@@ -113,8 +61,8 @@ export async function startSystem (label: string, extraEnv: NodeJS.ProcessEnv = 
     LOG_LEVEL: 'info',
     ...extraEnv
   }
-  const [usuarios, pagos] = await Promise.all([startService('usuarios', env), startService('pagos', env)])
-  const gateway = await startService('gateway', { ...env, USUARIOS_URL: usuarios.url, PAGOS_URL: pagos.url })
+  const [usuarios, pagos] = await Promise.all([startService('usuarios', { env }), startService('pagos', { env })])
+  const gateway = await startService('gateway', { env: { ...env, USUARIOS_URL: usuarios.url, PAGOS_URL: pagos.url } })
   return {
     dir,
     prefix,
@@ -177,17 +125,21 @@ export async function startCluster (label: string, opts: ClusterOptions): Promis
     }
     const many = async (name: 'usuarios' | 'pagos', n: number): Promise<RunningService[]> =>
       await Promise.all(Array.from({ length: n }, async (_, i) => {
-        const s = await startService(name, { ...env, LOG_DIR: join(dir, 'logs', `${name}-${i + 1}`) }, 60_000, opts.keepLines ?? true)
+        const s = await startService(name, { env: { ...env, LOG_DIR: join(dir, 'logs', `${name}-${i + 1}`) }, timeoutMs: 60_000, keepLines: opts.keepLines ?? true })
         stopAll.push(async () => { await stopService(s) })
         return s
       }))
     const [usuarios, pagos] = await Promise.all([many('usuarios', opts.usuarios), many('pagos', opts.pagos)])
     const gateway = await startService('gateway', {
-      ...env,
-      LOG_DIR: join(dir, 'logs', 'gateway'),
-      USUARIOS_URL: usuarios.map((s) => s.url).join(','),
-      PAGOS_URL: pagos.map((s) => s.url).join(',')
-    }, 60_000, opts.keepLines ?? true)
+      env: {
+        ...env,
+        LOG_DIR: join(dir, 'logs', 'gateway'),
+        USUARIOS_URL: usuarios.map((s) => s.url).join(','),
+        PAGOS_URL: pagos.map((s) => s.url).join(',')
+      },
+      timeoutMs: 60_000,
+      keepLines: opts.keepLines ?? true
+    })
     const cleanup = async (): Promise<void> => {
       await stopService(gateway)
       await Promise.all(stopAll.map(async (f) => await f()))
