@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/poll.js'
 import { AMQP_URL, startSystem } from '../../lib/launch/system.js'
 
 const run = promisify(execFile)
-const SCRIPT = resolve(import.meta.dirname, '..', 'deploy', 'check_status.sh')
+const SCRIPT = resolve(import.meta.dirname, '..', '..', 'deploy', 'check_status.sh')
 
 async function checkStatus (env: NodeJS.ProcessEnv): Promise<{ code: number, output: string }> {
   const clean = { ...process.env }

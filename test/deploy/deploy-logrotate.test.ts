@@ -7,7 +7,7 @@ import { createLogger } from '../../lib/process/logger.js'
 import { waitFor } from '../helpers/poll.js'
 
 const run = promisify(execFile)
-const CONFIG = resolve(import.meta.dirname, '..', 'deploy', 'logrotate', 'pagos')
+const CONFIG = resolve(import.meta.dirname, '..', '..', 'deploy', 'logrotate', 'pagos')
 
 t.test('the shipped logrotate config', async (t) => {
   const text = readFileSync(CONFIG, 'utf8')
