@@ -46,15 +46,27 @@ export interface StartOptions {
   ipc?: boolean
 }
 
-const running = new Set<ChildProcess>()
+/** What to SIGKILL when this process ends: a negative number is a process group. */
+const doomed = new Set<number>()
 let handlersInstalled = false
 
-/** SIGKILL to the process group of every service still running. */
+/** SIGKILL to the process group of every service still running, and to every pid given to killOnExit. */
 function killAll (): void {
-  for (const child of running) {
-    try { process.kill(-child.pid!, 'SIGKILL') } catch {}
+  for (const pid of doomed) {
+    try { process.kill(pid, 'SIGKILL') } catch {}
   }
-  running.clear()
+  doomed.clear()
+}
+
+/**
+ * Another process this one started some other way (a private RabbitMQ
+ * node that daemonizes itself) to SIGKILL whatever way this process ends;
+ * the returned function forgets it again (after a clean stop).
+ */
+export function killOnExit (pid: number): () => void {
+  installExitHandlers()
+  doomed.add(pid)
+  return () => { doomed.delete(pid) }
 }
 
 function installExitHandlers (): void {
@@ -96,8 +108,8 @@ export async function startService (name: ServiceName, opts: StartOptions = {}):
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc === true ? ['ipc' as const] : [])],
     detached: true
   })
-  running.add(child)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { running.delete(child); resolve(code) }))
+  doomed.add(-child.pid!)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { doomed.delete(-child.pid!); resolve(code) }))
   const lines: Array<Record<string, unknown>> = []
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })

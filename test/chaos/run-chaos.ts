@@ -14,6 +14,8 @@ export interface ChaosOptions {
   log: (line: string) => void
   /** Faults done for sure, spread evenly over the run, on top of the random ones. */
   script?: Array<'kill usuarios' | 'kill pagos' | 'drop'>
+  /** Extra env for the services (e.g. a tight gateway rate limit). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface ChaosReport extends Figures, Verdict {
@@ -40,7 +42,8 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
     AMQP_URL: broker.url,
     PROCESADOR_LATENCIA_MS: '5',
     PROCESADOR_TASA_FALLO: '0.1',
-    PROCESADOR_SEMILLA: String(o.seed)
+    PROCESADOR_SEMILLA: String(o.seed),
+    ...o.env
   })
   let kills = 0
   let drops = 0
@@ -96,7 +99,8 @@ export function formatReport (r: ChaosReport): string {
     ['broker connection drops', r.drops],
     ['requests sent (payments + top-ups)', r.sent],
     ['idempotent retries of old keys', r.replays],
-    ['transport retries (5xx / refused)', r.retries],
+    ['transport retries (5xx / refused / 429)', r.retries],
+    ['429 from the rate limit (waited out, same key)', r.rateLimited],
     ['payments accepted (202)', r.accepted],
     ['payments refused (409)', r.refused],
     ['top-ups', r.topUps],

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { killOnExit } from '../../lib/launch/service.js'
 import { freePort } from './faults.js'
 import { waitFor } from './poll.js'
 
@@ -45,6 +46,11 @@ export async function startPrivateBroker (): Promise<PrivateBroker> {
     RABBITMQ_PID_FILE: join(dir, 'pid')
   }
   await run('rabbitmq-server', ['-detached'], { env, timeout: 30_000 })
+  // It daemonizes itself: killed by pid if this process ends before shutdown() (lib/launch/service.ts).
+  const pid = await waitFor('the private RabbitMQ pid file', () => {
+    try { return Number(readFileSync(join(dir, 'pid'), 'utf8').trim()) || undefined } catch { return undefined }
+  }, { timeoutMs: 60_000, intervalMs: 100 })
+  const forget = killOnExit(pid)
   await waitFor(`private RabbitMQ ${node}`, async () => { await ctl(node, 'await_startup', '--timeout', '5'); return true }, { timeoutMs: 90_000, intervalMs: 500 })
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
@@ -53,7 +59,7 @@ export async function startPrivateBroker (): Promise<PrivateBroker> {
     startApp: async () => { await ctl(node, 'start_app'); await ctl(node, 'await_startup', '--timeout', '60') },
     closeAllConnections: async () => { await ctl(node, 'close_all_connections', 'test fault') },
     shutdown: async () => {
-      try { await ctl(node, 'stop') } finally { rmSync(dir, { recursive: true, force: true }) }
+      try { await ctl(node, 'stop') } finally { forget(); rmSync(dir, { recursive: true, force: true }) }
     }
   }
 }

@@ -36,6 +36,8 @@ export interface Figures {
   topUps: number
   replays: number
   retries: number
+  /** 429 answers from the gateway's rate limit, each waited out (Retry-After) and retried with the same key. */
+  rateLimited: number
   /** Requests whose outcome the client never learnt (must be 0 for a strict check). */
   unknown: number
   /** A replayed key that answered differently from the first time. */
@@ -44,7 +46,7 @@ export interface Figures {
 
 export class Workload {
   readonly users = new Map<number, UserModel>()
-  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, unknown: 0, replayMismatches: 0 }
+  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, rateLimited: 0, unknown: 0, replayMismatches: 0 }
   private readonly answered: Array<{ usuarioId: number, key: string, body: Record<string, unknown>, pagoId: string | undefined, status: number }> = []
   private seq = 0
 
@@ -58,17 +60,27 @@ export class Workload {
     }
   }
 
-  /** Retries network errors and 5xx (a service or the broker is away) with the same key. */
+  /**
+   * Retries network errors and 5xx (a service or the broker is away) with the
+   * same key, and a 429 as README tells clients to: wait its Retry-After
+   * (seconds), then send the same request with the same key again.
+   */
   private async untilKnown (method: string, path: string, body: unknown, key: string | undefined, boundMs = 120_000): Promise<JsonResponse | undefined> {
     const deadline = Date.now() + boundMs
     let delay = 20
     for (let first = true; Date.now() < deadline; first = false) {
       if (!first) this.figures.retries++
+      let wait = delay
       try {
         const r = await call(method, `${this.baseUrl()}${path}`, body, key === undefined ? {} : { 'idempotency-key': key })
-        if (r.status < 500) return r
+        if (r.status === 429) {
+          this.figures.rateLimited++
+          wait = Math.max(1, Number(r.headers.get('retry-after') ?? 1)) * 1000
+        } else if (r.status < 500) {
+          return r
+        }
       } catch { /* connection refused or reset: same as a 5xx */ }
-      await new Promise((resolve) => setTimeout(resolve, delay))
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))))
       delay = Math.min(delay * 2, 500)
     }
     return undefined

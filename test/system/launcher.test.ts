@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ROOT } from '../../lib/launch/service.js'
@@ -35,3 +36,37 @@ for (const how of ['throw', 'exit', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     t.notOk(alive(pid), 'usuarios is gone')
   })
 }
+
+/** Pids whose command line or environment mentions `needle` (Linux /proc). */
+function processesWith (needle: string): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    for (const file of ['cmdline', 'environ']) {
+      try {
+        if (readFileSync(`/proc/${entry}/${file}`, 'latin1').includes(needle)) { found.push(Number(entry)); break }
+      } catch {}
+    }
+  }
+  return found
+}
+
+t.test('npm run chaos stopped with Ctrl-C mid-run leaves neither services nor its RabbitMQ node', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'chaos', 'cli.ts'), '--duration', '120', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const node = `pagostest${child.pid!}x`
+  const prefix = `test.chaos.${child.pid!}.`
+  // Its first log line comes once the broker, the services and the users are up.
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => { if (line.startsWith('[')) resolve() })
+    void exited.then((code) => reject(new Error(`chaos exited with ${String(code)} before running`)))
+  })
+  const before = processesWith(prefix)
+  t.ok(processesWith(node).length > 0, 'its RabbitMQ node runs')
+  // The first line may be a kill -9: one service can be between its death and its restart.
+  t.ok(before.length >= 2, `its services run (${before.length} processes)`)
+  child.kill('SIGINT')
+  t.not(await exited, 0, 'the run failed')
+  await waitFor('no process of the run left', () => processesWith(prefix).length === 0 && processesWith(node).length === 0, { timeoutMs: 30_000 })
+  t.pass('nothing of the run is left')
+})
