@@ -4,9 +4,9 @@ import { decodeMessage, type PagoSolicitadoV1 } from '../contracts/messages.js'
 import { openDatabase } from '../lib/storage/db.js'
 import { pagoSolicitadoHandler } from '../pagos/messaging/pago-solicitado-handler.js'
 import type { Procesador } from '../pagos/processor.js'
-import { createPagosStore as createPagosProcesados } from '../pagos/store/pagos-store.js'
+import { createProcesadosStore } from '../pagos/store/procesados-store.js'
 import { createCuentasStore } from '../usuarios/store/cuentas-store.js'
-import { createPagosStore } from '../usuarios/store/pagos-store.js'
+import { createCuentaPagosStore } from '../usuarios/store/cuenta-pagos-store.js'
 import { createReenvioStore } from '../usuarios/store/reenvio-store.js'
 import type { UsuariosDatabase } from '../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, pagosDb, silent, usuariosApp, usuariosDb } from './helpers/apps.js'
@@ -23,12 +23,13 @@ const noop = (): void => {}
 
 async function pagar (db: Awaited<ReturnType<typeof usuariosDb>>, n: number): Promise<string[]> {
   const cuentas = createCuentasStore(db)
-  const u = await cuentas.crear('Reenvío', 100_000)
-  const pagos = createPagosStore(db, noop)
+  const u = await cuentas.create('Reenvío', 100_000)
+  const pagos = createCuentaPagosStore(db, noop)
   const ids: string[] = []
   for (let i = 0; i < n; i++) {
     const r = await pagos.pagar({ usuarioId: u.id, montoCentimos: 100, concepto: `pago ${i}`, requestId: `req-${i}` })
-    ids.push((r.body as { pago: { id: string } }).pago.id)
+    if (r.kind !== 'accepted') throw new Error(r.kind)
+    ids.push(r.pago.id)
   }
   return ids
 }
@@ -59,7 +60,7 @@ for (const dialect of dialects) {
     t.equal(await reenvio.reenviarVencidos(60_000, 100), 0, 're-sends are spaced: not again within the bound')
     t.equal(await reenvio.contarVencidos(0), 1, 'still overdue while pendiente')
 
-    await createPagosStore(db, noop).aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId: id!, usuarioId: (await db.selectFrom('pagos').select('usuario_id').executeTakeFirstOrThrow()).usuario_id, montoCentimos: 100, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
+    await createCuentaPagosStore(db, noop).applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: id!, usuarioId: (await db.selectFrom('pagos').select('usuario_id').executeTakeFirstOrThrow()).usuario_id, montoCentimos: 100, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
     t.equal(await reenvio.reenviarVencidos(0, 100), 0, 'a settled payment is never asked again')
     t.equal(await reenvio.contarVencidos(0), 0, 'nor counted')
   })
@@ -82,7 +83,7 @@ if (dialects.includes('postgres')) {
 
 t.test('pagos answers a repeated request with its recorded result and calls the provider once', async (t) => {
   const db = await pagosDb(t)
-  const store = createPagosProcesados(db, noop)
+  const store = createProcesadosStore(db, noop)
   let calls = 0
   let release: () => void = noop
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -115,7 +116,7 @@ t.test('pagos answers a repeated request with its recorded result and calls the 
   t.same(new Set(outbox.map((r) => r.payload)).size, 1, 'every answer is the recorded result, byte for byte')
   t.match(results[0], { ok: true, message: { pagoId: message.pagoId, estado: 'fallido', motivo: 'Rechazado por el proveedor', montoCentimos: 250 } })
   t.same(outbox.map((r) => [r.message_id, r.correlation_id]), [[message.pagoId, 'req-7'], [message.pagoId, 'req-7'], [message.pagoId, 'req-7-reenvio'], [message.pagoId, 'req-7']], 'same payment id, the correlation id of the request answered')
-  t.equal(await store.republicar(randomUUID(), null), false, 'a payment pagos never recorded is not answered: it gets processed')
+  t.equal(await store.republish(randomUUID(), null), false, 'a payment pagos never recorded is not answered: it gets processed')
 })
 
 t.test('/health/ready and /metrics show the payments pending past the bound; readiness stays 200', async (t) => {

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { ResponseDescriptions, type Operation } from '../../contracts/http/api.js'
 import { ErrorSchema } from '../../contracts/http/common.js'
+import { ApiTags } from '../../contracts/http/tags.js'
 import { plainSchema } from '../../contracts/plain-schema.js'
 
 /*
@@ -46,10 +47,9 @@ export const MethodNotAllowedResponse: { description: string } & Record<string, 
   content: { 'application/json': { schema: plainSchema(ErrorSchema), example: { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' } } }
 }
 
+/** The API's sections (contracts/http/tags.ts), then this file's own: health, metrics and the documents. */
 export const Tags = [
-  { name: 'usuarios', description: 'Usuarios y saldos' },
-  { name: 'pagos', description: 'Pagos de un usuario: se aceptan en usuarios y los procesa pagos' },
-  { name: 'procesador', description: 'El servicio pagos: estado y pagos procesados' },
+  ...ApiTags,
   { name: 'operación', description: 'Salud, métricas y documentación' }
 ]
 

@@ -1,7 +1,7 @@
 import { fromCentimos } from '../../contracts/money.js'
 import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
-import type { PagosTable, UsuariosTable } from './schema.js'
+import type { CuentaPagosTable, UsuariosTable } from './schema.js'
 import type { Selectable } from 'kysely'
 
 /* Rows (integer cents) to API bodies (JSON numbers). */
@@ -10,7 +10,7 @@ export function toUsuario (row: Selectable<UsuariosTable>): Usuario {
   return { id: row.id, nombre: row.nombre, saldo: fromCentimos(row.saldo_centimos), creadoEn: row.creado_en }
 }
 
-export function toPago (row: Selectable<PagosTable>): PagoUsuario {
+export function toPagoUsuario (row: Selectable<CuentaPagosTable>): PagoUsuario {
   return {
     id: row.id,
     usuarioId: row.usuario_id,
@@ -29,7 +29,7 @@ export function toPago (row: Selectable<PagosTable>): PagoUsuario {
  * correlationId. Written when the payment is accepted and again by the
  * re-send sweep (reenvio-store.ts): the same message both times.
  */
-export function pagoSolicitadoRow (pago: Selectable<PagosTable>) {
+export function pagoSolicitadoRow (pago: Selectable<CuentaPagosTable>) {
   return outboxRow('pago.solicitado', {
     tipo: 'pago.solicitado',
     version: 1,
