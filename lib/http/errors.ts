@@ -47,17 +47,38 @@ export const InternalError = createError('ERROR_INTERNO', 'Error interno', 500)
 /** 503: a request that arrives once a graceful shutdown has begun (the connection is closed). */
 export const ShuttingDownError = createError('SERVICIO_DETENIENDOSE', 'Servicio deteniéndose', 503)
 
+/** 400: a body that is not JSON. */
+export const InvalidJsonError = createError('JSON_INVALIDO', 'JSON inválido', 400)
+
+/** 400: a request path Fastify cannot decode (`%E0%A4%A`). */
+export const InvalidUrlError = createError('URL_INVALIDA', 'URL inválida', 400)
+
+/** 400: a Content-Length that does not match the body received. */
+export const ContentLengthMismatchError = createError('CONTENT_LENGTH_INCORRECTO', 'Content-Length no coincide con el cuerpo', 400)
+
+/** 413: a body over the service's limit (64 KiB); the connection is closed. */
+export const BodyTooLargeError = createError('CUERPO_DEMASIADO_GRANDE', 'Cuerpo de la petición demasiado grande', 413)
+
+/** 415: a body whose Content-Type is not JSON (or no Content-Type). */
+export const MediaTypeNotSupportedError = createError('TIPO_CONTENIDO_NO_SOPORTADO', 'Tipo de contenido no soportado: use application/json', 415)
+
 /**
- * Spanish messages for Fastify's own client errors, which keep Fastify's
- * code (`FST_ERR_…`) in the answer; any other is answered with its own
- * message, or `Petición inválida` before routing.
+ * Fastify's own client errors (`FST_ERR_…`) answered as this catalogue's:
+ * a client never sees a framework code for these. Another FST error keeps
+ * its code and message (none is known to reach a client).
  */
-export const FRAMEWORK_MESSAGES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Tipo de contenido no soportado: use application/json',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'Cuerpo de la petición demasiado grande',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'JSON inválido',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length no coincide con el cuerpo',
-  FST_ERR_BAD_URL: 'URL inválida'
+export const FRAMEWORK_ERRORS: Record<string, new () => { message: string, code: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: InvalidJsonError,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: MediaTypeNotSupportedError,
+  FST_ERR_CTP_BODY_TOO_LARGE: BodyTooLargeError,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ContentLengthMismatchError,
+  FST_ERR_BAD_URL: InvalidUrlError
+}
+
+/** The catalogue's answer for a Fastify error: its body (`{error, code}`), or undefined for one it does not know. */
+export function frameworkErrorBody (code: string): { error: string, code: string } | undefined {
+  const known = FRAMEWORK_ERRORS[code]
+  return known === undefined ? undefined : errorBody(new known())
 }
 
 /** The JSON body every error answer has: `{error, code}` (Spanish message, stable code). */

@@ -8,7 +8,7 @@ import { OneLinePerRequest } from './request-log.js'
 import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
 import {
-  CharsetNotSupportedError, errorBody, ExpectNotSupportedError, FRAMEWORK_MESSAGES, HeadersTooLargeError, InternalError, MalformedRequestError,
+  CharsetNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
   MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
 } from './errors.js'
 
@@ -111,7 +111,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     // Errors raised before routing (a malformed URL) skip the error handler.
     frameworkErrors: (err, req, reply) => {
       reply.header('x-request-id', req.id)
-      void (reply as FastifyReply).code(400).send({ error: FRAMEWORK_MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
+      void (reply as FastifyReply).code(400).send(frameworkErrorBody(err.code) ?? { error: 'Petición inválida', code: err.code })
     },
     // Fastify's own 503 while closing is English and has no code: the onRequest hook below answers it.
     return503OnClosing: false
@@ -195,7 +195,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     // A body that was not read to its end (too large, too slow) leaves the connection unusable.
     if (status === 408 || status === 413) reply.header('connection', 'close')
     if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: FRAMEWORK_MESSAGES[err.code] ?? err.message, code: err.code })
+      return reply.code(status).send(frameworkErrorBody(err.code) ?? { error: err.message, code: err.code })
     }
     req.log.error({ err }, 'request failed')
     return reply.code(status >= 500 && status < 600 ? status : 500).send(INTERNAL)
