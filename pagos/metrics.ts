@@ -9,9 +9,9 @@ export function countProcesados (store: ProcesadosStore, registry: Registry): Pr
   return {
     ...store,
     async record (...args: Parameters<ProcesadosStore['record']>) {
-      const nuevo = await store.record(...args)
-      if (nuevo) processed.inc({ estado: args[1].estado })
-      return nuevo
+      const isNew = await store.record(...args)
+      if (isNew) processed.inc({ estado: args[1].estado })
+      return isNew
     },
     async republish (...args: Parameters<ProcesadosStore['republish']>) {
       const found = await store.republish(...args)

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox'
+import type { ApiTagName } from './tags.js'
 
 /*
  * What an HTTP operation of usuarios or pagos is, declared once: method, url,
@@ -28,7 +29,7 @@ export interface Operation<S extends RouteSchema = RouteSchema> {
   summary: string
   description?: string
   /** A section of the API (contracts/http/tags.ts). */
-  tag: string
+  tag: ApiTagName
   schema: S
   examples?: { body?: unknown, response?: Record<number, unknown> }
   /** OpenAPI links per status: where a client (or a stateful fuzzer) goes next with what this answer gave. */

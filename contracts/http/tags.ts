@@ -8,4 +8,7 @@ export const ApiTags = [
   { name: 'usuarios', description: 'Usuarios y saldos' },
   { name: 'pagos', description: 'Pagos de un usuario: se aceptan en usuarios y los procesa pagos' },
   { name: 'procesador', description: 'El servicio pagos: estado y pagos procesados' }
-]
+] as const
+
+/** The name of a section, as an operation's `tag`. */
+export type ApiTagName = typeof ApiTags[number]['name']

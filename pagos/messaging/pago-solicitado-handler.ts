@@ -15,7 +15,7 @@ import type { ProcesadosStore } from '../store/procesados-store.js'
  * Procesador contract allows.
  */
 export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Procesador, logger: Logger) {
-  const enCurso = new Map<string, Promise<HandlerResult>>()
+  const inFlight = new Map<string, Promise<HandlerResult>>()
 
   async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
@@ -25,8 +25,8 @@ export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Proce
     }
     const recibidoEn = new Date().toISOString()
     const result = await procesador.procesar(message)
-    const nuevo = await pagos.record(message, result, correlationId ?? null, recibidoEn)
-    if (nuevo) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'pago procesado')
+    const isNew = await pagos.record(message, result, correlationId ?? null, recibidoEn)
+    if (isNew) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'pago procesado')
     else log.info('pago.solicitado duplicado ignorado')
     return { ack: true }
   }
@@ -34,13 +34,13 @@ export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Proce
   return async (delivery: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
     const id = delivery.message.pagoId
     // The check and the claim below run in one synchronous stretch: no other copy slips in between.
-    while (enCurso.has(id)) await enCurso.get(id)!.catch(() => {})
+    while (inFlight.has(id)) await inFlight.get(id)!.catch(() => {})
     const work = handle(delivery)
-    enCurso.set(id, work)
+    inFlight.set(id, work)
     try {
       return await work
     } finally {
-      if (enCurso.get(id) === work) enCurso.delete(id)
+      if (inFlight.get(id) === work) inFlight.delete(id)
     }
   }
 }

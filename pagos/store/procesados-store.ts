@@ -33,7 +33,8 @@ export interface ProcesadosFilter {
  * The payments pagos processed: one row per payment id with the provider's
  * result, and the `pago.procesado` that announces it (outbox). A payment it
  * never recorded is `undefined`, never an exception: the route throws the
- * catalogue's 404 (pagos/errors.ts).
+ * catalogue's 404 (pagos/errors.ts). `onOutbox` wakes the outbox relay
+ * after a commit that wrote a message; `transact` is the database's group commit.
  */
 export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
   const isRecorded = async (pagoId: string): Promise<boolean> =>

@@ -39,6 +39,10 @@ export type ApplyOutcome = { kind: 'applied' | 'duplicate' } | { kind: 'refused'
 /** A page of a usuario's payments, newest first. */
 export interface PagosPage { pagos: PagoUsuario[], total: number }
 
+/**
+ * `onOutbox` wakes the outbox relay after a commit that wrote a message;
+ * `transact` is the database's group commit (shared with the relay).
+ */
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
@@ -61,11 +65,11 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', centimosSql(s.montoCentimos))
           .returningAll().executeTakeFirst()
         if (usuario === undefined) {
-          const actual = await trx.selectFrom('usuarios').select('saldo_centimos').where('id', '=', s.usuarioId).executeTakeFirst()
-          if (actual === undefined) return { kind: 'usuario-not-found' }
-          return { kind: 'insufficient-funds', saldoCentimos: actual.saldo_centimos, montoCentimos: s.montoCentimos }
+          const current = await trx.selectFrom('usuarios').select('saldo_centimos').where('id', '=', s.usuarioId).executeTakeFirst()
+          if (current === undefined) return { kind: 'usuario-not-found' }
+          return { kind: 'insufficient-funds', saldoCentimos: current.saldo_centimos, montoCentimos: s.montoCentimos }
         }
-        const ahora = new Date().toISOString()
+        const now = new Date().toISOString()
         const pago = await trx.insertInto('pagos').values({
           id: randomUUID(),
           usuario_id: s.usuarioId,
@@ -74,8 +78,8 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           estado: 'pendiente',
           motivo: null,
           request_id: s.requestId,
-          creado_en: ahora,
-          actualizado_en: ahora
+          creado_en: now,
+          actualizado_en: now
         }).returningAll().executeTakeFirstOrThrow()
         await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoUsuario(pago) }

@@ -48,9 +48,9 @@ export function createCuentasStore (db: UsuariosDb) {
         await lockForSetup(trx, 'usuarios.seed')
         const any = await trx.selectFrom('usuarios').select('id').limit(1).executeTakeFirst()
         if (any !== undefined) return false
-        const ahora = new Date().toISOString()
+        const now = new Date().toISOString()
         await trx.insertInto('usuarios').values(SEED_USUARIOS.map((u) => ({
-          nombre: u.nombre, saldo_centimos: u.saldoCentimos, saldo_inicial_centimos: u.saldoCentimos, creado_en: ahora
+          nombre: u.nombre, saldo_centimos: u.saldoCentimos, saldo_inicial_centimos: u.saldoCentimos, creado_en: now
         }))).execute()
         return true
       })
@@ -99,10 +99,10 @@ export function createCuentasStore (db: UsuariosDb) {
           .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(montoCentimos)) }))
           .where('id', '=', usuarioId).where(fitsSaldoMaximo(montoCentimos)).returningAll().executeTakeFirst()
         if (usuario === undefined) {
-          const actual = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
+          const current = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
             .where('id', '=', usuarioId).executeTakeFirst()
-          if (actual === undefined) return { kind: 'usuario-not-found' }
-          return { kind: 'saldo-maximo-exceeded', saldoCentimos: actual.saldo_centimos, pendienteCentimos: Number(actual.pendiente), montoCentimos }
+          if (current === undefined) return { kind: 'usuario-not-found' }
+          return { kind: 'saldo-maximo-exceeded', saldoCentimos: current.saldo_centimos, pendienteCentimos: Number(current.pendiente), montoCentimos }
         }
         const recarga = await trx.insertInto('recargas').values({
           usuario_id: usuarioId, monto_centimos: montoCentimos, creado_en: new Date().toISOString()
