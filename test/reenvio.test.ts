@@ -7,7 +7,7 @@ import type { Procesador } from '../pagos/processor.js'
 import { createProcesadosStore } from '../pagos/store/procesados-store.js'
 import { createCuentasStore } from '../usuarios/store/cuentas-store.js'
 import { createCuentaPagosStore } from '../usuarios/store/cuenta-pagos-store.js'
-import { createReenvioStore } from '../usuarios/store/reenvio-store.js'
+import { createResendStore } from '../usuarios/store/resend-store.js'
 import type { UsuariosDatabase } from '../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, pagosDb, silent, usuariosApp, usuariosDb } from './helpers/apps.js'
 import { migrations } from '../usuarios/store/migrations.js'
@@ -40,15 +40,15 @@ for (const dialect of dialects) {
     const [id] = await pagar(db, 1)
     const original = await db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
     let notified = 0
-    const reenvio = createReenvioStore(db, () => { notified++ })
+    const reenvio = createResendStore(db, () => { notified++ })
 
-    t.equal(await reenvio.reenviarVencidos(0, 100), 0, 'not while its first request still waits in the outbox (broker away)')
+    t.equal(await reenvio.resendOverdue(0, 100), 0, 'not while its first request still waits in the outbox (broker away)')
     await db.deleteFrom('outbox').execute() // the relay published it
-    t.equal(await reenvio.reenviarVencidos(60_000, 100), 0, 'not before the bound')
-    t.equal(await reenvio.contarVencidos(60_000), 0, 'not overdue before the bound')
-    t.equal(await reenvio.contarVencidos(0), 1, 'overdue once past the bound')
+    t.equal(await reenvio.resendOverdue(60_000, 100), 0, 'not before the bound')
+    t.equal(await reenvio.countOverdue(60_000), 0, 'not overdue before the bound')
+    t.equal(await reenvio.countOverdue(0), 1, 'overdue once past the bound')
 
-    t.equal(await reenvio.reenviarVencidos(0, 100), 1, 'past the bound: re-sent')
+    t.equal(await reenvio.resendOverdue(0, 100), 1, 'past the bound: re-sent')
     t.equal(notified, 1, 'the relay is woken')
     const again = await db.selectFrom('outbox').selectAll().execute()
     t.equal(again.length, 1)
@@ -57,12 +57,12 @@ for (const dialect of dialects) {
     t.ok(decodeMessage('pago.solicitado', again[0]!.payload).ok, 'honours the contract')
 
     await db.deleteFrom('outbox').execute()
-    t.equal(await reenvio.reenviarVencidos(60_000, 100), 0, 're-sends are spaced: not again within the bound')
-    t.equal(await reenvio.contarVencidos(0), 1, 'still overdue while pendiente')
+    t.equal(await reenvio.resendOverdue(60_000, 100), 0, 're-sends are spaced: not again within the bound')
+    t.equal(await reenvio.countOverdue(0), 1, 'still overdue while pendiente')
 
     await createCuentaPagosStore(db, noop).applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: id!, usuarioId: (await db.selectFrom('pagos').select('usuario_id').executeTakeFirstOrThrow()).usuario_id, montoCentimos: 100, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
-    t.equal(await reenvio.reenviarVencidos(0, 100), 0, 'a settled payment is never asked again')
-    t.equal(await reenvio.contarVencidos(0), 0, 'nor counted')
+    t.equal(await reenvio.resendOverdue(0, 100), 0, 'a settled payment is never asked again')
+    t.equal(await reenvio.countOverdue(0), 0, 'nor counted')
   })
 }
 
@@ -73,7 +73,7 @@ if (dialects.includes('postgres')) {
     const b = await openTestDb<UsuariosDatabase>(t, migrations, { dialect: 'postgres', url })
     const ids = await pagar(a, 60)
     await a.deleteFrom('outbox').execute()
-    const [x, y] = await Promise.all([createReenvioStore(a, noop).reenviarVencidos(0, 40), createReenvioStore(b, noop).reenviarVencidos(0, 40)])
+    const [x, y] = await Promise.all([createResendStore(a, noop).resendOverdue(0, 40), createResendStore(b, noop).resendOverdue(0, 40)])
     const rows = await a.selectFrom('outbox').select('message_id').execute()
     t.equal(x + y, rows.length, 'what each instance reports is what it wrote')
     t.equal(new Set(rows.map((r) => r.message_id)).size, rows.length, 'no payment re-sent twice')

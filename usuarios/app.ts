@@ -11,16 +11,16 @@ import { openMigrated, outboxClaim } from '../lib/storage/db.js'
 import { createTransact, type Transact } from '../lib/storage/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/messaging/outbox-relay.js'
 import type { UsuariosConfig } from './config.js'
-import { countPagos, watchVencidos } from './metrics.js'
+import { countPagos, watchOverdue } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
-import { startReenvio } from './reenvio.js'
+import { startResendSweep } from './resend-sweep.js'
 import { registerCuentaPagosRoutes } from './routes/cuenta-pagos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
 import { createCuentaPagosStore } from './store/cuenta-pagos-store.js'
 import { createCuentasStore } from './store/cuentas-store.js'
 import { purgeIdempotencyKeys } from './store/idempotency.js'
 import { migrations } from './store/migrations.js'
-import { createReenvioStore } from './store/reenvio-store.js'
+import { createResendStore } from './store/resend-store.js'
 import type { UsuariosDatabase } from './store/schema.js'
 
 export interface UsuariosAppOptions {
@@ -59,9 +59,9 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   }
   watchMessaging(metrics, { db, broker })
   const reenvioLimiteMs = config.PAGO_REENVIO_SEGUNDOS * 1000
-  const reenvios = createReenvioStore(db, () => relay?.notify(), transact)
-  const vencidos = async (): Promise<number> => await reenvios.contarVencidos(reenvioLimiteMs)
-  watchVencidos(metrics.registry, vencidos)
+  const reenvios = createResendStore(db, () => relay?.notify(), transact)
+  const vencidos = async (): Promise<number> => await reenvios.countOverdue(reenvioLimiteMs)
+  watchOverdue(metrics.registry, vencidos)
 
   registerHealthRoutes(app, {
     servicio: 'usuarios',
@@ -89,7 +89,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   app.addHook('onReady', async () => {
     await purge()
     relay?.start()
-    if (broker !== undefined) reenvio = startReenvio({ store: reenvios, limiteMs: reenvioLimiteMs, brokerConnected: broker.isConnected, logger })
+    if (broker !== undefined) reenvio = startResendSweep({ store: reenvios, boundMs: reenvioLimiteMs, brokerConnected: broker.isConnected, logger })
   })
   // Order: stop taking messages (in-flight ones finish), publish what is left
   // in the current batch, close the broker connection, then the database.

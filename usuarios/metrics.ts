@@ -38,7 +38,7 @@ export function countPagos (store: CuentaPagosStore, registry: Registry): Cuenta
 }
 
 /** A gauge read at scrape time: payments still pendiente past the re-send bound. */
-export function watchVencidos (registry: Registry, contar: () => Promise<number>): void {
+export function watchOverdue (registry: Registry, count: () => Promise<number>): void {
   let last = 0
   new Gauge({
     name: 'payments_pending_overdue',
@@ -46,7 +46,7 @@ export function watchVencidos (registry: Registry, contar: () => Promise<number>
     registers: [registry],
     async collect () {
       // The database is away: keep the last figure; readiness reports it.
-      last = await contar().catch(() => last)
+      last = await count().catch(() => last)
       this.set(last)
     }
   })

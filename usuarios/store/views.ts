@@ -27,7 +27,7 @@ export function toPagoUsuario (row: Selectable<CuentaPagosTable>): PagoUsuario {
  * The outbox row that asks pagos to process `pago`: `pago.solicitado` v1 with
  * the payment id as messageId and the request id it came with as
  * correlationId. Written when the payment is accepted and again by the
- * re-send sweep (reenvio-store.ts): the same message both times.
+ * re-send sweep (resend-store.ts): the same message both times.
  */
 export function pagoSolicitadoRow (pago: Selectable<CuentaPagosTable>) {
   return outboxRow('pago.solicitado', {
