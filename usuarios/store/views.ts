@@ -6,10 +6,12 @@ import type { Selectable } from 'kysely'
 
 /* Rows (integer cents) to API bodies (JSON numbers). */
 
+/** A `usuarios` row as the API shows it: `saldo` in money. */
 export function toUsuario (row: Selectable<UsuariosTable>): Usuario {
   return { id: row.id, nombre: row.nombre, saldo: fromCentimos(row.saldo_centimos), creadoEn: row.creado_en }
 }
 
+/** A row of the account's payments as the API shows it: `monto` in money. */
 export function toPagoUsuario (row: Selectable<CuentaPagosTable>): PagoUsuario {
   return {
     id: row.id,
