@@ -6,7 +6,7 @@ import { registerHealthRoutes } from '../lib/http/health.js'
 import { createHttpApp, type App } from '../lib/http/http-app.js'
 import { watchMessaging } from '../lib/observability/metrics.js'
 import { observe } from '../lib/observability/observe.js'
-import { PagosOperations } from '../contracts/http/api.js'
+import { PagosOperations } from '../contracts/http/pagos-operations.js'
 import { openMigrated, outboxClaim } from '../lib/storage/db.js'
 import { createTransact, type Transact } from '../lib/storage/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/messaging/outbox-relay.js'
@@ -15,9 +15,9 @@ import type { PagosConfig } from './config.js'
 import { countProcesados } from './metrics.js'
 import { pagoSolicitadoHandler } from './messaging/pago-solicitado-handler.js'
 import { createProcesadorSimulado, type Procesador } from './processor.js'
-import { registerPagosRoutes } from './routes/pagos.js'
+import { registerProcesadosRoutes } from './routes/procesados.js'
 import { migrations } from './store/migrations.js'
-import { createPagosStore } from './store/pagos-store.js'
+import { createProcesadosStore } from './store/procesados-store.js'
 import type { PagosDatabase } from './store/schema.js'
 
 export interface PagosAppOptions {
@@ -46,7 +46,7 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
   let relay: OutboxRelay | undefined
   // One group commit per database: payment writes and the relay's deletes of a turn share an fsync.
   const transact = createTransact(db)
-  const pagos = countProcesados(createPagosStore(db, () => relay?.notify(), transact), metrics.registry)
+  const pagos = countProcesados(createProcesadosStore(db, () => relay?.notify(), transact), metrics.registry)
   if (messaging) {
     const proc = procesador ?? createProcesadorSimulado({
       latenciaMs: config.PROCESADOR_LATENCIA_MS,
@@ -68,7 +68,7 @@ export async function buildPagosApp ({ config, logger, messaging = true, procesa
     brokerConnected: broker?.isConnected,
     extra: async () => ({ outboxPendientes: await backlog(), deadLetter: await deadLetter() })
   })
-  registerPagosRoutes(app, pagos, {
+  registerProcesadosRoutes(app, pagos, {
     brokerConnected: () => broker?.isConnected() ?? false,
     deadLetter,
     outboxPendientes: backlog

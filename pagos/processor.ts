@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { PagoSolicitadoV1 } from '../contracts/messages.js'
 
-export interface Resultado {
+/** What the provider decided for one payment. */
+export interface ProviderResult {
   estado: 'completado' | 'fallido'
   motivo: string
 }
 
 /** A payment provider. Must be safe to call twice for the same payment id. */
 export interface Procesador {
-  procesar: (solicitud: PagoSolicitadoV1) => Promise<Resultado>
+  procesar: (solicitud: PagoSolicitadoV1) => Promise<ProviderResult>
 }
 
 export interface SimuladoOptions {

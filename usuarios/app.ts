@@ -6,21 +6,21 @@ import { registerHealthRoutes } from '../lib/http/health.js'
 import { createHttpApp, type App } from '../lib/http/http-app.js'
 import { watchMessaging } from '../lib/observability/metrics.js'
 import { observe } from '../lib/observability/observe.js'
-import { UsuariosOperations } from '../contracts/http/api.js'
+import { UsuariosOperations } from '../contracts/http/usuarios-operations.js'
 import { openMigrated, outboxClaim } from '../lib/storage/db.js'
 import { createTransact, type Transact } from '../lib/storage/group-commit.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../lib/messaging/outbox-relay.js'
 import type { UsuariosConfig } from './config.js'
-import { countPagos, watchVencidos } from './metrics.js'
+import { countPagos, watchOverdue } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
-import { startReenvio } from './reenvio.js'
-import { registerPagosRoutes } from './routes/pagos.js'
+import { startResendSweep } from './resend-sweep.js'
+import { registerCuentaPagosRoutes } from './routes/cuenta-pagos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
+import { createCuentaPagosStore } from './store/cuenta-pagos-store.js'
 import { createCuentasStore } from './store/cuentas-store.js'
 import { purgeIdempotencyKeys } from './store/idempotency.js'
 import { migrations } from './store/migrations.js'
-import { createPagosStore } from './store/pagos-store.js'
-import { createReenvioStore } from './store/reenvio-store.js'
+import { createResendStore } from './store/resend-store.js'
 import type { UsuariosDatabase } from './store/schema.js'
 
 export interface UsuariosAppOptions {
@@ -51,7 +51,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   let relay: OutboxRelay | undefined
   // One group commit per database: payment writes and the relay's deletes of a turn share an fsync.
   const transact = createTransact(db)
-  const pagos = countPagos(createPagosStore(db, () => relay?.notify(), transact), metrics.registry)
+  const pagos = countPagos(createCuentaPagosStore(db, () => relay?.notify(), transact), metrics.registry)
   if (messaging) {
     broker = createBrokerFromConfig(config, 'usuarios', logger, metrics.broker)
     relay = createOutboxRelay({ db: db as unknown as Kysely<OutboxDatabase>, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(db), transact: transact as unknown as Transact<OutboxDatabase> })
@@ -59,9 +59,9 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   }
   watchMessaging(metrics, { db, broker })
   const reenvioLimiteMs = config.PAGO_REENVIO_SEGUNDOS * 1000
-  const reenvios = createReenvioStore(db, () => relay?.notify(), transact)
-  const vencidos = async (): Promise<number> => await reenvios.contarVencidos(reenvioLimiteMs)
-  watchVencidos(metrics.registry, vencidos)
+  const reenvios = createResendStore(db, () => relay?.notify(), transact)
+  const vencidos = async (): Promise<number> => await reenvios.countOverdue(reenvioLimiteMs)
+  watchOverdue(metrics.registry, vencidos)
 
   registerHealthRoutes(app, {
     servicio: 'usuarios',
@@ -77,7 +77,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
     })
   })
   registerUsuariosRoutes(app, cuentas)
-  registerPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
+  registerCuentaPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
 
   const purge = async (): Promise<void> => {
     const n = await purgeIdempotencyKeys(db, config.IDEMPOTENCY_TTL_HOURS)
@@ -89,7 +89,7 @@ export async function buildUsuariosApp ({ config, logger, messaging = true }: Us
   app.addHook('onReady', async () => {
     await purge()
     relay?.start()
-    if (broker !== undefined) reenvio = startReenvio({ store: reenvios, limiteMs: reenvioLimiteMs, brokerConnected: broker.isConnected, logger })
+    if (broker !== undefined) reenvio = startResendSweep({ store: reenvios, boundMs: reenvioLimiteMs, brokerConnected: broker.isConnected, logger })
   })
   // Order: stop taking messages (in-flight ones finish), publish what is left
   // in the current batch, close the broker connection, then the database.

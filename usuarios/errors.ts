@@ -1,13 +1,25 @@
 import createError from '@fastify/error'
 
-/* Every error usuarios answers, in one place: code, Spanish message, status. */
+/*
+ * Every error usuarios answers, in one place: the public code (Spanish
+ * SCREAMING_SNAKE naming the fault), the Spanish message and the status.
+ * Codes and messages are the API: they never change. The HTTP-level ones
+ * every service shares (VALIDACION, RUTA_NO_ENCONTRADA…) are in
+ * lib/http/errors.ts. Stores never throw these: they return a not-found or
+ * refusal outcome and the routes throw (404, 422) or answer (409) with them.
+ */
 
-export const UsuarioNoEncontrado = createError('USUARIO_NO_ENCONTRADO', 'Usuario no encontrado', 404)
-export const PagoNoEncontrado = createError('PAGO_NO_ENCONTRADO', 'Pago no encontrado', 404)
-export const IdempotencyKeyReutilizada = createError(
-  'IDEMPOTENCY_KEY_REUTILIZADA',
-  'Idempotency-Key ya usada con una petición distinta',
-  422
-)
-export const SALDO_INSUFICIENTE = 'SALDO_INSUFICIENTE'
-export const SALDO_MAXIMO_SUPERADO = 'SALDO_MAXIMO_SUPERADO' as const
+/** 404: no usuario with that id. */
+export const UsuarioNotFoundError = createError('USUARIO_NO_ENCONTRADO', 'Usuario no encontrado', 404)
+
+/** 404: the usuario exists but has no payment with that id. */
+export const PagoUsuarioNotFoundError = createError('PAGO_NO_ENCONTRADO', 'Pago no encontrado', 404)
+
+/** 422: an Idempotency-Key already used by this usuario for this operation with another request. */
+export const IdempotencyKeyReusedError = createError('IDEMPOTENCY_KEY_REUTILIZADA', 'Idempotency-Key ya usada con una petición distinta', 422)
+
+/** 409: the balance does not cover the payment; the body adds `saldo` and `monto` (money). */
+export const SaldoInsuficienteError = createError('SALDO_INSUFICIENTE', 'Saldo insuficiente', 409)
+
+/** 409: the top-up would take saldo + pending payments past SALDO_MAXIMO; the body adds the figures (money). */
+export const SaldoMaximoSuperadoError = createError('SALDO_MAXIMO_SUPERADO', 'El saldo superaría el máximo permitido', 409)

@@ -1,12 +1,12 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { PagosStore } from './store/pagos-store.js'
+import type { CuentaPagosStore } from './store/cuenta-pagos-store.js'
 
 /**
  * The payment lifecycle as usuarios sees it, counted where it happens (the
  * store's transactions): accepted, then completed, or failed and refunded.
  * A replayed Idempotency-Key or a duplicated message counts nothing.
  */
-export function countPagos (store: PagosStore, registry: Registry): PagosStore {
+export function countPagos (store: CuentaPagosStore, registry: Registry): CuentaPagosStore {
   const registers = [registry]
   const requested = new Counter({ name: 'payments_requested_total', help: 'Payments accepted (202): balance debited, pago.solicitado in the outbox', registers })
   const completed = new Counter({ name: 'payments_completed_total', help: 'Payments that ended completado', registers })
@@ -15,14 +15,14 @@ export function countPagos (store: PagosStore, registry: Registry): PagosStore {
   const refundedCents = new Counter({ name: 'payments_refunded_cents_total', help: 'Amount refunded, in cents', registers })
   return {
     ...store,
-    async pagar (s: Parameters<PagosStore['pagar']>[0]) {
+    async pagar (s: Parameters<CuentaPagosStore['pagar']>[0]) {
       const result = await store.pagar(s)
-      if (result.status === 202 && !result.replayed) requested.inc()
+      if (result.kind === 'accepted') requested.inc()
       return result
     },
-    async aplicarResultado (m: Parameters<PagosStore['aplicarResultado']>[0]) {
-      const result = await store.aplicarResultado(m)
-      if (result.kind === 'aplicado') {
+    async applyPagoProcesado (m: Parameters<CuentaPagosStore['applyPagoProcesado']>[0]) {
+      const result = await store.applyPagoProcesado(m)
+      if (result.kind === 'applied') {
         if (m.estado === 'completado') {
           completed.inc()
         } else {
@@ -38,7 +38,7 @@ export function countPagos (store: PagosStore, registry: Registry): PagosStore {
 }
 
 /** A gauge read at scrape time: payments still pendiente past the re-send bound. */
-export function watchVencidos (registry: Registry, contar: () => Promise<number>): void {
+export function watchOverdue (registry: Registry, count: () => Promise<number>): void {
   let last = 0
   new Gauge({
     name: 'payments_pending_overdue',
@@ -46,7 +46,7 @@ export function watchVencidos (registry: Registry, contar: () => Promise<number>
     registers: [registry],
     async collect () {
       // The database is away: keep the last figure; readiness reports it.
-      last = await contar().catch(() => last)
+      last = await count().catch(() => last)
       this.set(last)
     }
   })

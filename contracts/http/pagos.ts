@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { MontoSchema } from '../money.js'
-import { ConceptoSchema, ErrorSchema, PagoIdSchema, PaginaSchema, PaginationQuerySchema } from './common.js'
+import { ConceptoSchema, PagoIdSchema, PaginaSchema, PaginationQuerySchema } from './common.js'
 
 export const PagoProcesadoSchema = Type.Object({
   id: PagoIdSchema,
@@ -37,10 +37,3 @@ export const ListaPagosQuerySchema = Type.Object({
   estado: Type.Optional(Type.Union([Type.Literal('completado'), Type.Literal('fallido')]))
 })
 export const ListaPagosSchema = Type.Object({ pagos: Type.Array(PagoProcesadoSchema), ...PaginaSchema })
-
-export const PagosRoutes = {
-  status: { response: { 200: StatusSchema } },
-  procesar: { response: { 200: ProcesarResponseSchema } },
-  obtener: { params: Type.Object({ pagoId: PagoIdSchema }), response: { 200: PagoProcesadoSchema, 400: ErrorSchema, 404: ErrorSchema } },
-  listar: { querystring: ListaPagosQuerySchema, response: { 200: ListaPagosSchema, 400: ErrorSchema } }
-} as const

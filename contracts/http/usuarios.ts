@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import { MontoSchema, SALDO_MAXIMO, SaldoInicialSchema, SaldoSchema } from '../money.js'
 import { textoSchema } from '../text.js'
 import {
-  ConceptoSchema, ErrorSchema, EstadoPagoSchema, IdempotencyHeadersSchema,
+  ConceptoSchema, EstadoPagoSchema, IdempotencyHeadersSchema,
   IdUsuarioParamSchema, PagoIdSchema, PaginaSchema, PaginationQuerySchema
 } from './common.js'
 
@@ -65,6 +65,7 @@ export const SaldoInsuficienteSchema = Type.Object({
   saldo: SaldoSchema,
   monto: MontoSchema
 })
+export type SaldoInsuficiente = Static<typeof SaldoInsuficienteSchema>
 
 /** A top-up that would take the balance (plus its pending payments) past SALDO_MAXIMO: nothing changes. */
 export const SaldoMaximoSuperadoSchema = Type.Object({
@@ -90,29 +91,3 @@ export const ListaPagosUsuarioQuerySchema = Type.Object({
   estado: Type.Optional(EstadoPagoSchema)
 })
 export const ListaPagosUsuarioSchema = Type.Object({ pagos: Type.Array(PagoUsuarioSchema), ...PaginaSchema })
-
-const errors = { 400: ErrorSchema, 404: ErrorSchema }
-
-export const UsuariosRoutes = {
-  obtener: { params: UsuarioParamsSchema, response: { 200: UsuarioSchema, ...errors } },
-  listar: { querystring: PaginationQuerySchema, response: { 200: ListaUsuariosSchema, 400: ErrorSchema } },
-  crear: { body: CrearUsuarioBodySchema, response: { 201: UsuarioSchema, 400: ErrorSchema } },
-  recargar: {
-    params: UsuarioParamsSchema,
-    headers: IdempotencyHeadersSchema,
-    body: RecargarBodySchema,
-    response: { 200: RecargarResponseSchema, ...errors, 409: SaldoMaximoSuperadoSchema, 422: ErrorSchema }
-  },
-  pagar: {
-    params: UsuarioParamsSchema,
-    headers: PagarHeadersSchema,
-    body: PagarBodySchema,
-    response: { 202: PagarResponseSchema, ...errors, 409: SaldoInsuficienteSchema, 422: ErrorSchema }
-  },
-  listarPagos: {
-    params: UsuarioParamsSchema,
-    querystring: ListaPagosUsuarioQuerySchema,
-    response: { 200: ListaPagosUsuarioSchema, ...errors }
-  },
-  obtenerPago: { params: PagoParamsSchema, response: { 200: PagoUsuarioSchema, ...errors } }
-} as const

@@ -7,6 +7,10 @@ import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
 import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
+import {
+  CharsetNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
+  MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
+} from './errors.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -15,25 +19,23 @@ export const BODY_LIMIT = 64 * 1024
 export const MAX_URL_LENGTH = 8 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-/** Spanish messages for the framework's own client errors. */
-const MESSAGES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Tipo de contenido no soportado: use application/json',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'Cuerpo de la petición demasiado grande',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'JSON inválido',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length no coincide con el cuerpo',
-  FST_ERR_BAD_URL: 'URL inválida'
-}
-
 /*
  * Answers Node's HTTP server gives before any route runs (the parser's 400 and
  * 431, the headers timeout's 408, an Expect it does not know): each written by
  * hand, in the same JSON shape as every other error, then the connection closes.
  */
 const CLIENT_ERRORS: Record<string, { status: number, reason: string, error: string, code: string }> = {
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', error: 'La petición no llegó a tiempo', code: 'TIEMPO_PETICION_AGOTADO' },
-  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', error: 'Cabeceras de la petición demasiado grandes', code: 'CABECERAS_DEMASIADO_GRANDES' }
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', ...errorBody(new RequestTimeoutError()) },
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', ...errorBody(new HeadersTooLargeError()) }
 }
-const MALFORMED = { status: 400, reason: 'Bad Request', error: 'Petición HTTP mal formada', code: 'PETICION_MAL_FORMADA' }
+const MALFORMED = { status: 400, reason: 'Bad Request', ...errorBody(new MalformedRequestError()) }
+/* Bodies answered from hooks, built once. */
+const MISSING_HOST = errorBody(new MissingHostError())
+const SHUTTING_DOWN = errorBody(new ShuttingDownError())
+const URL_TOO_LONG = errorBody(new UrlTooLongError())
+const METHOD_NOT_ALLOWED = errorBody(new MethodNotAllowedError())
+const ROUTE_NOT_FOUND = errorBody(new RouteNotFoundError())
+const INTERNAL = errorBody(new InternalError())
 
 /** A whole HTTP/1.1 answer with a JSON error body and `Connection: close`. */
 export function rawJsonAnswer (status: number, reason: string, body: { error: string, code: string }): string {
@@ -109,7 +111,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     // Errors raised before routing (a malformed URL) skip the error handler.
     frameworkErrors: (err, req, reply) => {
       reply.header('x-request-id', req.id)
-      void (reply as FastifyReply).code(400).send({ error: MESSAGES[err.code] ?? 'Petición inválida', code: err.code })
+      void (reply as FastifyReply).code(400).send(frameworkErrorBody(err.code) ?? { error: 'Petición inválida', code: err.code })
     },
     // Fastify's own 503 while closing is English and has no code: the onRequest hook below answers it.
     return503OnClosing: false
@@ -141,14 +143,14 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // Node answers 417 as plain text to an Expect other than 100-continue.
   app.server.on('checkExpectation', (req, res) => {
     app.log.warn({ expect: req.headers.expect }, 'unsupported Expect, answered 417')
-    writeJsonError(res, 417, { error: 'Expect no soportado: solo 100-continue', code: 'EXPECT_NO_SOPORTADO' })
+    writeJsonError(res, 417, errorBody(new ExpectNotSupportedError()))
   })
 
   // CONNECT (a proxy tunnel) reaches no route: without a listener Node just
   // drops the connection. It is a 405 like any other method a path lacks.
   app.server.on('connect', (req, socket) => {
     app.log.warn({ url: req.url }, 'CONNECT refused, answered 405')
-    socket.end(rawJsonAnswer(405, 'Method Not Allowed', { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' }))
+    socket.end(rawJsonAnswer(405, 'Method Not Allowed', METHOD_NOT_ALLOWED))
   })
 
   // From the start of a graceful shutdown, a request that still arrives (on a
@@ -164,15 +166,15 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     reply.header('x-request-id', req.id)
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
     if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
-      void reply.code(400).header('connection', 'close').send({ error: 'Petición HTTP mal formada: falta la cabecera Host', code: 'PETICION_MAL_FORMADA' })
+      void reply.code(400).header('connection', 'close').send(MISSING_HOST)
       return
     }
     if (closing) {
-      void reply.code(503).header('connection', 'close').send({ error: 'Servicio deteniéndose', code: 'SERVICIO_DETENIENDOSE' })
+      void reply.code(503).header('connection', 'close').send(SHUTTING_DOWN)
       return
     }
     if (req.url.length > MAX_URL_LENGTH) {
-      void reply.code(414).send({ error: 'URL demasiado larga', code: 'URL_DEMASIADO_LARGA' })
+      void reply.code(414).send(URL_TOO_LONG)
       return
     }
     done()
@@ -193,10 +195,10 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     // A body that was not read to its end (too large, too slow) leaves the connection unusable.
     if (status === 408 || status === 413) reply.header('connection', 'close')
     if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: MESSAGES[err.code] ?? err.message, code: err.code })
+      return reply.code(status).send(frameworkErrorBody(err.code) ?? { error: err.message, code: err.code })
     }
     req.log.error({ err }, 'request failed')
-    return reply.code(status >= 500 && status < 600 ? status : 500).send({ error: 'Error interno', code: 'ERROR_INTERNO' })
+    return reply.code(status >= 500 && status < 600 ? status : 500).send(INTERNAL)
   })
 
   // A known path with a method it does not have is a 405 with Allow; any other is a 404.
@@ -204,18 +206,23 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   app.setNotFoundHandler((req, reply) => {
     const allow = allowedFor(req.method, req.url)
     if (allow !== undefined) {
-      reply.code(405).header('allow', allow).send({ error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' })
+      reply.code(405).header('allow', allow).send(METHOD_NOT_ALLOWED)
       return
     }
-    reply.code(404).send({ error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' })
+    reply.code(404).send(ROUTE_NOT_FOUND)
   })
   return app
 }
 
-/** A 4xx the service answers as `{error, code, ...extra}`. */
+/** A 4xx the service answers as `{error, code, ...extra}`: an error of lib/http/errors.ts with the fields it adds. */
 export class ClientError extends Error {
   constructor (readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
     super(message)
+  }
+
+  /** `err` (a catalogue error: code, message, status) answered with `extra` fields. */
+  static of (err: { statusCode?: number, code: string, message: string }, extra: Record<string, unknown> = {}): ClientError {
+    return new ClientError(err.statusCode ?? 400, err.code, err.message, extra)
   }
 }
 
@@ -231,7 +238,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 export function decodeUtf8Body (contentType: string | undefined, body: Buffer): string | ClientError {
   const charset = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i.exec(contentType ?? '')?.[1]
   if (charset !== undefined && !UTF8.test(charset)) {
-    return new ClientError(415, 'CHARSET_NO_SOPORTADO', 'Juego de caracteres no soportado: el cuerpo JSON debe ir en UTF-8')
+    return ClientError.of(new CharsetNotSupportedError())
   }
   try {
     return strictUtf8.decode(body)
@@ -239,7 +246,7 @@ export function decodeUtf8Body (contentType: string | undefined, body: Buffer): 
     const at = firstInvalidUtf8(body)
     const before = strictUtf8.decode(body.subarray(0, Math.max(at, 0)))
     const campo = fieldBefore(before, true)
-    return new ClientError(400, 'VALIDACION', 'Datos inválidos', campo === undefined
+    return ClientError.of(new ValidationError(), campo === undefined
       ? { detalle: 'el cuerpo no es UTF-8 válido' }
       : { campo, detalle: `\`${campo}\` no es UTF-8 válido` })
   }

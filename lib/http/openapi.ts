@@ -4,6 +4,8 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { ResponseDescriptions, type Operation } from '../../contracts/http/api.js'
 import { ErrorSchema } from '../../contracts/http/common.js'
+import { ApiTags } from '../../contracts/http/tags.js'
+import { errorBody, MethodNotAllowedError } from './errors.js'
 import { plainSchema } from '../../contracts/plain-schema.js'
 
 /*
@@ -43,13 +45,12 @@ const BODY_ERRORS = [413, 415]
 export const MethodNotAllowedResponse: { description: string } & Record<string, any> = {
   description: 'Método no permitido en esta ruta: `Allow` dice los que tiene',
   headers: { Allow: { description: 'Los métodos de la ruta, p. ej. `GET, HEAD`', schema: { type: 'string' } } },
-  content: { 'application/json': { schema: plainSchema(ErrorSchema), example: { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' } } }
+  content: { 'application/json': { schema: plainSchema(ErrorSchema), example: errorBody(new MethodNotAllowedError()) } }
 }
 
+/** The API's sections (contracts/http/tags.ts), then this file's own: health, metrics and the documents. */
 export const Tags = [
-  { name: 'usuarios', description: 'Usuarios y saldos' },
-  { name: 'pagos', description: 'Pagos de un usuario: se aceptan en usuarios y los procesa pagos' },
-  { name: 'procesador', description: 'El servicio pagos: estado y pagos procesados' },
+  ...ApiTags,
   { name: 'operación', description: 'Salud, métricas y documentación' }
 ]
 
@@ -117,7 +118,7 @@ function swaggerOptions (info: DocumentInfo, docs: Map<string, OperationDoc>, co
  * What @fastify/swagger has no place for, put on each operation afterwards:
  * links (by operationId), and an optional request body where no field of it
  * is required (swagger marks every body required; lib/http/http-app.ts validates a
- * missing body as `{}`, so `curl -X POST .../pagar` with no body is valid).
+ * missing body as `{}`, so a POST with no body is valid where no field is required).
  */
 function withLinks (document: Record<string, any>, docs: Map<string, OperationDoc>): Record<string, any> {
   const byId = new Map([...docs.values()].filter((d) => d.operationId !== undefined && d.links !== undefined).map((d) => [d.operationId!, d.links!]))

@@ -1,4 +1,5 @@
 import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../../contracts/money.js'
+import { errorBody, ValidationError } from './errors.js'
 
 /*
  * TypeBox's validation errors (English, one per failed keyword) turned into
@@ -17,12 +18,16 @@ export interface ValidationIssue {
 }
 
 export interface ValidationAnswer {
-  error: 'Datos inválidos'
-  code: 'VALIDACION'
+  /** `Datos inválidos` (lib/http/errors.ts ValidationError). */
+  error: string
+  /** `VALIDACION`. */
+  code: string
   /** The field refused (`monto`, `nombre`, `Idempotency-Key`, …); absent when the body as a whole is wrong. */
   campo?: string
   detalle: string
 }
+
+const INVALID = errorBody(new ValidationError())
 
 /** Every error on a money field says the money rule, whatever keyword failed (type, maximum, decimals). */
 const MONEY: Record<string, string> = {
@@ -84,14 +89,14 @@ function wording (issue: ValidationIssue, campo: string, context: string | undef
 /** The answer for the first of TypeBox's errors on a request part (`body`, `querystring`, `params`, `headers`). */
 export function validationAnswer (issues: ValidationIssue[], context: string | undefined): ValidationAnswer {
   const issue = issues[0]
-  if (issue === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: 'petición inválida' }
+  if (issue === undefined) return { ...INVALID, detalle: 'petición inválida' }
   const campo = fieldOf(issue, context)
   if (campo === undefined) {
     const detalle = context === 'body' ? 'el cuerpo debe ser un objeto JSON' : 'petición inválida'
-    return { error: 'Datos inválidos', code: 'VALIDACION', detalle }
+    return { ...INVALID, detalle }
   }
   const money = context === 'body' && issue.keyword !== 'required' ? MONEY[campo] : undefined
-  return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: money ?? wording(issue, campo, context) }
+  return { ...INVALID, campo, detalle: money ?? wording(issue, campo, context) }
 }
 
 /**
@@ -121,8 +126,8 @@ export function inexactNumber (json: string): ValidationAnswer | undefined {
     const token = m[0]
     if (token.startsWith('"') || decimalKey(token) === decimalKey(String(Number(token)))) continue
     const campo = fieldBefore(json.slice(0, m.index))
-    if (campo === undefined) return { error: 'Datos inválidos', code: 'VALIDACION', detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
-    return { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
+    if (campo === undefined) return { ...INVALID, detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
+    return { ...INVALID, campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
   }
   return undefined
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Delivery, HandlerResult } from '../../lib/messaging/broker.js'
 import type { Procesador } from '../processor.js'
-import type { PagosStore } from '../store/pagos-store.js'
+import type { ProcesadosStore } from '../store/procesados-store.js'
 
 /**
  * Processes a requested payment once; knows nothing of AMQP. A request for a
@@ -14,19 +14,19 @@ import type { PagosStore } from '../store/pagos-store.js'
  * a failure between the call and the record repeats the call, which the
  * Procesador contract allows.
  */
-export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador, logger: Logger) {
-  const enCurso = new Map<string, Promise<HandlerResult>>()
+export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Procesador, logger: Logger) {
+  const inFlight = new Map<string, Promise<HandlerResult>>()
 
   async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
-    if (await pagos.republicar(message.pagoId, correlationId ?? null)) {
+    if (await pagos.republish(message.pagoId, correlationId ?? null)) {
       log.info('pago.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }
     }
     const recibidoEn = new Date().toISOString()
-    const resultado = await procesador.procesar(message)
-    const nuevo = await pagos.registrar(message, resultado, correlationId ?? null, recibidoEn)
-    if (nuevo) log.info({ estado: resultado.estado, motivo: resultado.motivo, usuarioId: message.usuarioId }, 'pago procesado')
+    const result = await procesador.procesar(message)
+    const isNew = await pagos.record(message, result, correlationId ?? null, recibidoEn)
+    if (isNew) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'pago procesado')
     else log.info('pago.solicitado duplicado ignorado')
     return { ack: true }
   }
@@ -34,13 +34,13 @@ export function pagoSolicitadoHandler (pagos: PagosStore, procesador: Procesador
   return async (delivery: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
     const id = delivery.message.pagoId
     // The check and the claim below run in one synchronous stretch: no other copy slips in between.
-    while (enCurso.has(id)) await enCurso.get(id)!.catch(() => {})
+    while (inFlight.has(id)) await inFlight.get(id)!.catch(() => {})
     const work = handle(delivery)
-    enCurso.set(id, work)
+    inFlight.set(id, work)
     try {
       return await work
     } finally {
-      if (enCurso.get(id) === work) enCurso.delete(id)
+      if (inFlight.get(id) === work) inFlight.delete(id)
     }
   }
 }

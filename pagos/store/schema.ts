@@ -3,7 +3,8 @@ import type { OutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 /* pagos' own database: the result of every payment it processed. */
 
-export interface PagosTable {
+/** A processed payment: the provider's result, recorded once per payment id. */
+export interface PagosProcesadosTable {
   id: string
   usuario_id: number
   monto_centimos: number
@@ -16,7 +17,7 @@ export interface PagosTable {
 }
 
 export interface PagosDatabase {
-  pagos: PagosTable
+  pagos: PagosProcesadosTable
   outbox: OutboxTable
 }
 

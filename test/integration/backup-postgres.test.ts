@@ -25,7 +25,7 @@ t.test('backup.sh dumps PostgreSQL databases with pg_dump, and the dump restores
   // The services' tables, as their migrations make them, in the two databases backed up.
   const usuarios = await openTestDb<UsuariosDatabase>(t, usuariosMigrations, { dialect: 'postgres', url: usuariosUrl })
   await openTestDb(t, pagosMigrations, { dialect: 'postgres', url: pagosUrl })
-  await createCuentasStore(usuarios).crear('Respaldo', 12_345)
+  await createCuentasStore(usuarios).create('Respaldo', 12_345)
 
   const dir = t.testdir()
   const backup = await run('bash', [join(ROOT, 'deploy', 'backup.sh')], {

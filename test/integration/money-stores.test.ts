@@ -6,7 +6,7 @@ import { MONTO_MAXIMO, MONTO_MAXIMO_CENTIMOS, SALDO_MAXIMO, SALDO_MAXIMO_CENTIMO
 import type { DialectName } from '../../lib/storage/db.js'
 import type { App } from '../../lib/http/http-app.js'
 import { migrations } from '../../usuarios/store/migrations.js'
-import { createPagosStore } from '../../usuarios/store/pagos-store.js'
+import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, usuariosApp, type Test } from '../helpers/apps.js'
 
@@ -77,10 +77,10 @@ const RUNS = 25
 for (const dialect of dialects) {
   t.test(dialect, async (t) => {
     const { app, db } = await setup(t, dialect)
-    const store = createPagosStore(db, () => {})
+    const store = createCuentaPagosStore(db, () => {})
     const fallar = async (pagoId: string, usuarioId: number, montoCentimos: number): Promise<void> => {
-      const r = await store.aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId, usuarioId, montoCentimos, estado: 'fallido', motivo: 'Rechazado', procesadoEn: new Date().toISOString() })
-      if (r.kind !== 'aplicado') throw new Error(`refund of ${pagoId}: ${JSON.stringify(r)}`)
+      const r = await store.applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId, usuarioId, montoCentimos, estado: 'fallido', motivo: 'Rechazado', procesadoEn: new Date().toISOString() })
+      if (r.kind !== 'applied') throw new Error(`refund of ${pagoId}: ${JSON.stringify(r)}`)
     }
 
     t.test('1234567.89 is accepted and exact, as a top-up, a payment and an initial balance', async (t) => {
@@ -223,7 +223,7 @@ for (const dialect of dialects) {
       t.test('a completed payment frees its room', async (t) => {
         const id = (await postText(app, '/usuarios', `{"nombre":"Completo","saldo":${SALDO_MAXIMO}}`)).body.id as number
         const pago = await postText(app, `/usuarios/${id}/pagar`, '{"monto":100}')
-        await store.aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId: pago.body.pago.id, usuarioId: id, montoCentimos: 10_000, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
+        await store.applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: pago.body.pago.id, usuarioId: id, montoCentimos: 10_000, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
         const recarga = await postText(app, `/usuarios/${id}/recargar`, '{"monto":100}')
         t.equal(recarga.status, 200)
         t.equal(recarga.body.usuario.saldo, SALDO_MAXIMO)

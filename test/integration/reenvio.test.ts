@@ -4,10 +4,10 @@ import { decodeMessage, type PagoSolicitadoV1 } from '../../contracts/messages.j
 import { openDatabase } from '../../lib/storage/db.js'
 import { pagoSolicitadoHandler } from '../../pagos/messaging/pago-solicitado-handler.js'
 import type { Procesador } from '../../pagos/processor.js'
-import { createPagosStore as createPagosProcesados } from '../../pagos/store/pagos-store.js'
+import { createProcesadosStore } from '../../pagos/store/procesados-store.js'
 import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
-import { createPagosStore } from '../../usuarios/store/pagos-store.js'
-import { createReenvioStore } from '../../usuarios/store/reenvio-store.js'
+import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
+import { createResendStore } from '../../usuarios/store/resend-store.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, pagosDb, silent, usuariosApp, usuariosDb } from '../helpers/apps.js'
 import { migrations } from '../../usuarios/store/migrations.js'
@@ -23,12 +23,13 @@ const noop = (): void => {}
 
 async function pagar (db: Awaited<ReturnType<typeof usuariosDb>>, n: number): Promise<string[]> {
   const cuentas = createCuentasStore(db)
-  const u = await cuentas.crear('Reenvío', 100_000)
-  const pagos = createPagosStore(db, noop)
+  const u = await cuentas.create('Reenvío', 100_000)
+  const pagos = createCuentaPagosStore(db, noop)
   const ids: string[] = []
   for (let i = 0; i < n; i++) {
     const r = await pagos.pagar({ usuarioId: u.id, montoCentimos: 100, concepto: `pago ${i}`, requestId: `req-${i}` })
-    ids.push((r.body as { pago: { id: string } }).pago.id)
+    if (r.kind !== 'accepted') throw new Error(r.kind)
+    ids.push(r.pago.id)
   }
   return ids
 }
@@ -39,15 +40,15 @@ for (const dialect of dialects) {
     const [id] = await pagar(db, 1)
     const original = await db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
     let notified = 0
-    const reenvio = createReenvioStore(db, () => { notified++ })
+    const reenvio = createResendStore(db, () => { notified++ })
 
-    t.equal(await reenvio.reenviarVencidos(0, 100), 0, 'not while its first request still waits in the outbox (broker away)')
+    t.equal(await reenvio.resendOverdue(0, 100), 0, 'not while its first request still waits in the outbox (broker away)')
     await db.deleteFrom('outbox').execute() // the relay published it
-    t.equal(await reenvio.reenviarVencidos(60_000, 100), 0, 'not before the bound')
-    t.equal(await reenvio.contarVencidos(60_000), 0, 'not overdue before the bound')
-    t.equal(await reenvio.contarVencidos(0), 1, 'overdue once past the bound')
+    t.equal(await reenvio.resendOverdue(60_000, 100), 0, 'not before the bound')
+    t.equal(await reenvio.countOverdue(60_000), 0, 'not overdue before the bound')
+    t.equal(await reenvio.countOverdue(0), 1, 'overdue once past the bound')
 
-    t.equal(await reenvio.reenviarVencidos(0, 100), 1, 'past the bound: re-sent')
+    t.equal(await reenvio.resendOverdue(0, 100), 1, 'past the bound: re-sent')
     t.equal(notified, 1, 'the relay is woken')
     const again = await db.selectFrom('outbox').selectAll().execute()
     t.equal(again.length, 1)
@@ -56,12 +57,12 @@ for (const dialect of dialects) {
     t.ok(decodeMessage('pago.solicitado', again[0]!.payload).ok, 'honours the contract')
 
     await db.deleteFrom('outbox').execute()
-    t.equal(await reenvio.reenviarVencidos(60_000, 100), 0, 're-sends are spaced: not again within the bound')
-    t.equal(await reenvio.contarVencidos(0), 1, 'still overdue while pendiente')
+    t.equal(await reenvio.resendOverdue(60_000, 100), 0, 're-sends are spaced: not again within the bound')
+    t.equal(await reenvio.countOverdue(0), 1, 'still overdue while pendiente')
 
-    await createPagosStore(db, noop).aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId: id!, usuarioId: (await db.selectFrom('pagos').select('usuario_id').executeTakeFirstOrThrow()).usuario_id, montoCentimos: 100, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
-    t.equal(await reenvio.reenviarVencidos(0, 100), 0, 'a settled payment is never asked again')
-    t.equal(await reenvio.contarVencidos(0), 0, 'nor counted')
+    await createCuentaPagosStore(db, noop).applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: id!, usuarioId: (await db.selectFrom('pagos').select('usuario_id').executeTakeFirstOrThrow()).usuario_id, montoCentimos: 100, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() })
+    t.equal(await reenvio.resendOverdue(0, 100), 0, 'a settled payment is never asked again')
+    t.equal(await reenvio.countOverdue(0), 0, 'nor counted')
   })
 }
 
@@ -72,7 +73,7 @@ if (dialects.includes('postgres')) {
     const b = await openTestDb<UsuariosDatabase>(t, migrations, { dialect: 'postgres', url })
     const ids = await pagar(a, 60)
     await a.deleteFrom('outbox').execute()
-    const [x, y] = await Promise.all([createReenvioStore(a, noop).reenviarVencidos(0, 40), createReenvioStore(b, noop).reenviarVencidos(0, 40)])
+    const [x, y] = await Promise.all([createResendStore(a, noop).resendOverdue(0, 40), createResendStore(b, noop).resendOverdue(0, 40)])
     const rows = await a.selectFrom('outbox').select('message_id').execute()
     t.equal(x + y, rows.length, 'what each instance reports is what it wrote')
     t.equal(new Set(rows.map((r) => r.message_id)).size, rows.length, 'no payment re-sent twice')
@@ -82,7 +83,7 @@ if (dialects.includes('postgres')) {
 
 t.test('pagos answers a repeated request with its recorded result and calls the provider once', async (t) => {
   const db = await pagosDb(t)
-  const store = createPagosProcesados(db, noop)
+  const store = createProcesadosStore(db, noop)
   let calls = 0
   let release: () => void = noop
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -115,7 +116,7 @@ t.test('pagos answers a repeated request with its recorded result and calls the 
   t.same(new Set(outbox.map((r) => r.payload)).size, 1, 'every answer is the recorded result, byte for byte')
   t.match(results[0], { ok: true, message: { pagoId: message.pagoId, estado: 'fallido', motivo: 'Rechazado por el proveedor', montoCentimos: 250 } })
   t.same(outbox.map((r) => [r.message_id, r.correlation_id]), [[message.pagoId, 'req-7'], [message.pagoId, 'req-7'], [message.pagoId, 'req-7-reenvio'], [message.pagoId, 'req-7']], 'same payment id, the correlation id of the request answered')
-  t.equal(await store.republicar(randomUUID(), null), false, 'a payment pagos never recorded is not answered: it gets processed')
+  t.equal(await store.republish(randomUUID(), null), false, 'a payment pagos never recorded is not answered: it gets processed')
 })
 
 t.test('/health/ready and /metrics show the payments pending past the bound; readiness stays 200', async (t) => {

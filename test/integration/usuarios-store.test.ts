@@ -1,8 +1,9 @@
 import t from 'tap'
 import { decodeMessage, type PagoProcesadoV1 } from '../../contracts/messages.js'
+import { recargarAnswer } from '../../usuarios/answers.js'
 import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
 import { purgeIdempotencyKeys } from '../../usuarios/store/idempotency.js'
-import { createPagosStore } from '../../usuarios/store/pagos-store.js'
+import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
 import type { UsuariosDb } from '../../usuarios/store/schema.js'
 import type { DialectName } from '../../lib/storage/db.js'
 import { dialects, usuariosDb, type Test } from '../helpers/apps.js'
@@ -13,7 +14,7 @@ async function stores (t: Test, dialect: DialectName) {
   const cuentas = createCuentasStore(db)
   await cuentas.seed()
   const notified = { n: 0 }
-  const pagos = createPagosStore(db, () => { notified.n++ })
+  const pagos = createCuentaPagosStore(db, () => { notified.n++ })
   return { db, cuentas, pagos, notified }
 }
 
@@ -36,8 +37,7 @@ for (const dialect of dialects) {
     t.test('a payment debits, records it pendiente and writes pago.solicitado to the outbox, together', async (t) => {
       const { db, pagos, notified } = await stores(t, dialect)
       const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: 'Libro', requestId: 'req-1' })
-      t.equal(res.status, 202)
-      t.equal(res.replayed, false)
+      t.equal(res.kind, 'accepted')
       t.equal(await saldoCentimos(db, 1), 40_000)
 
       const rows = await db.selectFrom('pagos').selectAll().execute()
@@ -62,8 +62,7 @@ for (const dialect of dialects) {
     t.test('insufficient funds write nothing at all', async (t) => {
       const { db, pagos, notified } = await stores(t, dialect)
       const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 50_001, concepto: null, requestId: 'req-2', idempotencyKey: 'k' })
-      t.equal(res.status, 409)
-      t.match(res.body, { error: 'Saldo insuficiente', saldo: 500, monto: 500.01 })
+      t.same(res, { kind: 'insufficient-funds', saldoCentimos: 50_000, montoCentimos: 50_001 })
       t.equal(await saldoCentimos(db, 1), 50_000, 'saldo unchanged')
       t.equal(await count(db, 'pagos'), 0, 'no payment')
       t.equal(await count(db, 'outbox'), 0, 'no outbox row')
@@ -72,7 +71,9 @@ for (const dialect of dialects) {
 
     t.test('an unknown user pays nothing', async (t) => {
       const { db, pagos } = await stores(t, dialect)
-      await t.rejects(pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, requestId: null }), { statusCode: 404, message: 'Usuario no encontrado' })
+      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, requestId: null }), { kind: 'usuario-not-found' })
+      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, requestId: null, idempotencyKey: 'k' }), { kind: 'usuario-not-found' })
+      t.equal(await count(db, 'idempotencia'), 0, 'the key is not kept')
       t.equal(await count(db, 'pagos'), 0)
       t.equal(await count(db, 'outbox'), 0)
     })
@@ -81,11 +82,11 @@ for (const dialect of dialects) {
       const { db, pagos } = await stores(t, dialect)
       const results = await Promise.all(Array.from({ length: 200 }, async (_, i) =>
         await pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, requestId: `r-${i}` })))
-      const accepted = results.filter((r) => r.status === 202)
+      const accepted = results.flatMap((r) => r.kind === 'accepted' ? [r] : [])
       t.equal(accepted.length, 50, '50 accepted')
-      t.equal(results.filter((r) => r.status === 409).length, 150, 'the rest refused')
+      t.equal(results.filter((r) => r.kind === 'insufficient-funds').length, 150, 'the rest refused')
       t.equal(await saldoCentimos(db, 1), 0, 'saldo ends at 0')
-      const saldos = accepted.map((r) => (r.body as { usuario: { saldo: number } }).usuario.saldo)
+      const saldos = accepted.map((r) => r.usuario.saldo)
       t.ok(saldos.every((s) => s >= 0), 'never negative')
       t.equal(new Set(saldos).size, 50, 'every accepted payment saw its own balance')
       t.equal(await count(db, 'pagos'), 50, '50 payments')
@@ -97,9 +98,9 @@ for (const dialect of dialects) {
       const { db, pagos, notified } = await stores(t, dialect)
       const results = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
         await pagos.pagar({ usuarioId: 2, montoCentimos: 2500, concepto: 'x', requestId: `r-${i}`, idempotencyKey: 'misma' })))
-      t.ok(results.every((r) => r.status === 202), 'all 202')
-      t.equal(results.filter((r) => !r.replayed).length, 1, 'one original, the rest replays')
-      const ids = new Set(results.map((r) => (r.body as { pago: { id: string } }).pago.id))
+      t.equal(results.filter((r) => r.kind === 'accepted').length, 1, 'one original')
+      t.ok(results.every((r) => r.kind === 'accepted' || (r.kind === 'replayed' && r.answer.status === 202)), 'the rest replays of its 202')
+      const ids = new Set(results.map((r) => r.kind === 'accepted' ? r.pago.id : r.kind === 'replayed' ? (r.answer.body as { pago: { id: string } }).pago.id : undefined))
       t.equal(ids.size, 1, 'one payment id')
       t.equal(await count(db, 'pagos'), 1)
       t.equal(await count(db, 'outbox'), 1)
@@ -112,16 +113,17 @@ for (const dialect of dialects) {
       const { db, pagos } = await stores(t, dialect)
       const pagar = async (): Promise<string> => {
         const r = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: null, requestId: null })
-        return (r.body as { pago: { id: string } }).pago.id
+        if (r.kind !== 'accepted') throw new Error(r.kind)
+        return r.pago.id
       }
 
       t.test('completado finalises the payment and keeps the debit', async (t) => {
         const id = await pagar()
         const before = await saldoCentimos(db, 1)
-        t.same(await pagos.aplicarResultado(resultado(id)), { kind: 'aplicado' })
+        t.same(await pagos.applyPagoProcesado(resultado(id)), { kind: 'applied' })
         t.equal(await saldoCentimos(db, 1), before)
-        t.match(await pagos.obtener(1, id), { estado: 'completado', motivo: 'Aprobado' })
-        t.same(await pagos.aplicarResultado(resultado(id)), { kind: 'duplicado' }, 'a repeat is a duplicate')
+        t.match(await pagos.find(1, id), { kind: 'found', pago: { estado: 'completado', motivo: 'Aprobado' } })
+        t.same(await pagos.applyPagoProcesado(resultado(id)), { kind: 'duplicate' }, 'a repeat is a duplicate')
         t.equal(await saldoCentimos(db, 1), before)
       })
 
@@ -129,51 +131,51 @@ for (const dialect of dialects) {
         const id = await pagar()
         const before = await saldoCentimos(db, 1)
         const fallido = resultado(id, { estado: 'fallido', motivo: 'Rechazado por el proveedor' })
-        t.same(await pagos.aplicarResultado(fallido), { kind: 'aplicado' })
+        t.same(await pagos.applyPagoProcesado(fallido), { kind: 'applied' })
         t.equal(await saldoCentimos(db, 1), before + 10_000, 'refunded')
-        t.same(await pagos.aplicarResultado(fallido), { kind: 'duplicado' })
+        t.same(await pagos.applyPagoProcesado(fallido), { kind: 'duplicate' })
         t.equal(await saldoCentimos(db, 1), before + 10_000, 'refunded once')
-        t.match(await pagos.obtener(1, id), { estado: 'fallido', motivo: 'Rechazado por el proveedor' })
+        t.match(await pagos.find(1, id), { kind: 'found', pago: { estado: 'fallido', motivo: 'Rechazado por el proveedor' } })
       })
 
       t.test('concurrent duplicates of a fallido refund once', async (t) => {
         const id = await pagar()
         const before = await saldoCentimos(db, 1)
         const fallido = resultado(id, { estado: 'fallido', motivo: 'Rechazado' })
-        const kinds = (await Promise.all(Array.from({ length: 10 }, async () => await pagos.aplicarResultado(fallido)))).map((r) => r.kind)
-        t.equal(kinds.filter((k) => k === 'aplicado').length, 1)
-        t.equal(kinds.filter((k) => k === 'duplicado').length, 9)
+        const kinds = (await Promise.all(Array.from({ length: 10 }, async () => await pagos.applyPagoProcesado(fallido)))).map((r) => r.kind)
+        t.equal(kinds.filter((k) => k === 'applied').length, 1)
+        t.equal(kinds.filter((k) => k === 'duplicate').length, 9)
         t.equal(await saldoCentimos(db, 1), before + 10_000)
       })
 
       t.test('an unknown payment is refused with a reason', async (t) => {
-        const r = await pagos.aplicarResultado(resultado('00000000-0000-4000-8000-000000000000'))
-        t.equal(r.kind, 'rechazado')
-        if (r.kind === 'rechazado') t.match(r.motivo, /desconocido/)
+        const r = await pagos.applyPagoProcesado(resultado('00000000-0000-4000-8000-000000000000'))
+        t.equal(r.kind, 'refused')
+        if (r.kind === 'refused') t.match(r.reason, /desconocido/)
       })
 
       t.test('a result whose amount or user differ from the record is refused and changes nothing', async (t) => {
         const id = await pagar()
         const before = await saldoCentimos(db, 1)
         for (const over of [{ montoCentimos: 9_999 }, { usuarioId: 2 }]) {
-          const r = await pagos.aplicarResultado(resultado(id, { ...over, estado: 'fallido' }))
-          t.equal(r.kind, 'rechazado', JSON.stringify(over))
-          if (r.kind === 'rechazado') t.match(r.motivo, /no coinciden/)
+          const r = await pagos.applyPagoProcesado(resultado(id, { ...over, estado: 'fallido' }))
+          t.equal(r.kind, 'refused', JSON.stringify(over))
+          if (r.kind === 'refused') t.match(r.reason, /no coinciden/)
         }
         t.equal(await saldoCentimos(db, 1), before)
         t.equal(await saldoCentimos(db, 2), 70_000)
-        t.match(await pagos.obtener(1, id), { estado: 'pendiente' })
+        t.match(await pagos.find(1, id), { kind: 'found', pago: { estado: 'pendiente' } })
       })
 
       t.test('a result that contradicts a final one is refused', async (t) => {
         const id = await pagar()
-        await pagos.aplicarResultado(resultado(id))
+        await pagos.applyPagoProcesado(resultado(id))
         const before = await saldoCentimos(db, 1)
-        const r = await pagos.aplicarResultado(resultado(id, { estado: 'fallido', motivo: 'tarde' }))
-        t.equal(r.kind, 'rechazado')
-        if (r.kind === 'rechazado') t.match(r.motivo, /ya está completado/)
+        const r = await pagos.applyPagoProcesado(resultado(id, { estado: 'fallido', motivo: 'tarde' }))
+        t.equal(r.kind, 'refused')
+        if (r.kind === 'refused') t.match(r.reason, /ya está completado/)
         t.equal(await saldoCentimos(db, 1), before, 'no refund of a completed payment')
-        t.match(await pagos.obtener(1, id), { estado: 'completado' })
+        t.match(await pagos.find(1, id), { kind: 'found', pago: { estado: 'completado' } })
       })
     })
 
@@ -183,29 +185,28 @@ for (const dialect of dialects) {
       t.equal(await cuentas.seed(), true, 'first start seeds')
       t.equal(await cuentas.seed(), false, 'second start does not')
       t.equal(await count(db, 'usuarios'), 2)
-      t.match(await cuentas.listar({ limit: 10, offset: 0 }), { total: 2, usuarios: [{ id: 1, nombre: 'Willis', saldo: 500 }, { id: 2, nombre: 'Ana', saldo: 700 }] })
+      t.match(await cuentas.list({ limit: 10, offset: 0 }), { total: 2, usuarios: [{ id: 1, nombre: 'Willis', saldo: 500 }, { id: 2, nombre: 'Ana', saldo: 700 }] })
     })
 
     t.test('a top-up with a key adds once', async (t) => {
       const { db, cuentas } = await stores(t, dialect)
       const a = await cuentas.recargar(1, 1234, 'r1')
       const b = await cuentas.recargar(1, 1234, 'r1')
-      t.equal(a.replayed, false)
-      t.equal(b.replayed, true)
-      t.same(b.body, a.body)
+      t.equal(a.kind, 'topped-up')
+      t.equal(b.kind, 'replayed')
+      if (a.kind === 'topped-up' && b.kind === 'replayed') t.same(b.answer, recargarAnswer(a))
       t.equal(await saldoCentimos(db, 1), 51_234)
-      await t.rejects(cuentas.recargar(1, 1, 'r1'), { statusCode: 422, message: /Idempotency-Key/ })
+      t.same(await cuentas.recargar(1, 1, 'r1'), { kind: 'key-reused' })
       t.equal(await saldoCentimos(db, 1), 51_234)
     })
 
     t.test('balances beyond 32 bits stay exact integers (bigint on PostgreSQL)', async (t) => {
       const { db, cuentas, pagos } = await stores(t, dialect)
-      const rico = await cuentas.crear('Rico', 100_000_000_000)
+      const rico = await cuentas.create('Rico', 100_000_000_000)
       t.equal(rico.saldo, 1_000_000_000)
       await cuentas.recargar(rico.id, 100_000_000_000)
       const r = await pagos.pagar({ usuarioId: rico.id, montoCentimos: 1, concepto: null, requestId: null })
-      t.equal(r.status, 202)
-      t.match(r.body, { usuario: { saldo: 1_999_999_999.99 } })
+      t.match(r, { kind: 'accepted', usuario: { saldo: 1_999_999_999.99 } })
       const saldo = await saldoCentimos(db, rico.id)
       t.equal(typeof saldo, 'number', 'read back as a JS number')
       t.equal(saldo, 199_999_999_999)

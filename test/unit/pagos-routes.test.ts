@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { decodeMessage, type PagoSolicitadoV1 } from '../../contracts/messages.js'
-import { createPagosStore } from '../../pagos/store/pagos-store.js'
+import { createProcesadosStore } from '../../pagos/store/procesados-store.js'
 import { assertJsonError, pagosApp, pagosDb } from '../helpers/apps.js'
 
 function solicitud (usuarioId: number, montoCentimos: number, concepto: string | null = null): PagoSolicitadoV1 {
@@ -42,16 +42,16 @@ t.test('a payment pagos never saw is a 404; a non-uuid is a 400', async (t) => {
 
 t.test('recorded results are shown and listed', async (t) => {
   const { app, file } = await pagosApp(t)
-  const store = createPagosStore(await pagosDb(t, file), () => {})
+  const store = createProcesadosStore(await pagosDb(t, file), () => {})
   const recibido = new Date().toISOString()
   const ok1 = solicitud(1, 2500, 'Libro')
   const ok2 = solicitud(1, 100)
   const ko1 = solicitud(1, 99)
   const ana = solicitud(2, 70_000)
-  t.ok(await store.registrar(ok1, { estado: 'completado', motivo: 'Aprobado' }, 'req-1', recibido))
-  t.ok(await store.registrar(ok2, { estado: 'completado', motivo: 'Aprobado' }, null, recibido))
-  t.ok(await store.registrar(ko1, { estado: 'fallido', motivo: 'Rechazado por el proveedor' }, null, recibido))
-  t.ok(await store.registrar(ana, { estado: 'fallido', motivo: 'Monto supera el límite' }, null, recibido))
+  t.ok(await store.record(ok1, { estado: 'completado', motivo: 'Aprobado' }, 'req-1', recibido))
+  t.ok(await store.record(ok2, { estado: 'completado', motivo: 'Aprobado' }, null, recibido))
+  t.ok(await store.record(ko1, { estado: 'fallido', motivo: 'Rechazado por el proveedor' }, null, recibido))
+  t.ok(await store.record(ana, { estado: 'fallido', motivo: 'Monto supera el límite' }, null, recibido))
 
   t.test('GET /pagos/:id', async (t) => {
     const res = await app.inject(`/pagos/${ok1.pagoId}`)
@@ -106,13 +106,13 @@ t.test('recorded results are shown and listed', async (t) => {
 t.test('recording the same payment twice records and announces it once', async (t) => {
   const db = await pagosDb(t)
   let notified = 0
-  const store = createPagosStore(db, () => { notified++ })
+  const store = createProcesadosStore(db, () => { notified++ })
   const s = solicitud(1, 1000)
   const recibido = new Date().toISOString()
-  t.equal(await store.registrar(s, { estado: 'completado', motivo: 'Aprobado' }, 'req-9', recibido), true)
-  t.equal(await store.registrar(s, { estado: 'fallido', motivo: 'otro intento' }, 'req-9', recibido), false, 'the second is a duplicate')
-  t.equal(await store.yaProcesado(s.pagoId), true)
-  t.match(await store.obtener(s.pagoId), { estado: 'completado', motivo: 'Aprobado' }, 'the first result stands')
+  t.equal(await store.record(s, { estado: 'completado', motivo: 'Aprobado' }, 'req-9', recibido), true)
+  t.equal(await store.record(s, { estado: 'fallido', motivo: 'otro intento' }, 'req-9', recibido), false, 'the second is a duplicate')
+  t.equal(await store.isRecorded(s.pagoId), true)
+  t.match(await store.find(s.pagoId), { estado: 'completado', motivo: 'Aprobado' }, 'the first result stands')
 
   const outbox = await db.selectFrom('outbox').selectAll().execute()
   t.equal(outbox.length, 1, 'one outbox row')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../lib/http/http-app.js'
-import { createPagosStore } from '../../usuarios/store/pagos-store.js'
+import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
 import { assertJsonError, usuariosApp, usuariosDb } from '../helpers/apps.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -335,9 +335,9 @@ t.test('a user\'s payments', async (t) => {
   const anas = (await post(app, '/usuarios/2/pagar', { monto: 5 })).json().pago.id as string
 
   // pagos answers through the broker in production; here the result is applied to the store directly.
-  const store = createPagosStore(await usuariosDb(t, file), () => {})
-  t.same(await store.aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId: a, usuarioId: 1, montoCentimos: 1000, estado: 'fallido', motivo: 'Rechazado', procesadoEn: new Date().toISOString() }), { kind: 'aplicado' })
-  t.same(await store.aplicarResultado({ tipo: 'pago.procesado', version: 1, pagoId: b, usuarioId: 1, montoCentimos: 2000, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() }), { kind: 'aplicado' })
+  const store = createCuentaPagosStore(await usuariosDb(t, file), () => {})
+  t.same(await store.applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: a, usuarioId: 1, montoCentimos: 1000, estado: 'fallido', motivo: 'Rechazado', procesadoEn: new Date().toISOString() }), { kind: 'applied' })
+  t.same(await store.applyPagoProcesado({ tipo: 'pago.procesado', version: 1, pagoId: b, usuarioId: 1, montoCentimos: 2000, estado: 'completado', motivo: 'Aprobado', procesadoEn: new Date().toISOString() }), { kind: 'applied' })
 
   t.test('are listed, newest first, with a filter by estado', async (t) => {
     const all = await app.inject('/usuarios/1/pagos')
@@ -384,7 +384,7 @@ t.test('an unknown route is a JSON 404', async (t) => {
     const body = assertJsonError(t, await app.inject(url), 404, url)
     t.equal(body.error, 'Ruta no encontrada')
   }
-  // A known path with a method it does not have is not a 404 (issue 12): test/unit/method-not-allowed.test.ts.
+  // A known path with a method it does not have is not a 404 (issue 12): test/method-not-allowed.test.ts.
   const res = await app.inject({ method: 'DELETE', url: '/usuarios/1' })
   t.same(assertJsonError(t, res, 405, 'DELETE /usuarios/1'), { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' })
   t.equal(res.headers.allow, 'GET, HEAD')

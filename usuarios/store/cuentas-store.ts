@@ -1,14 +1,15 @@
-import { sql, type Expression, type SqlBool } from 'kysely'
-import type { RecargarResponse, SaldoMaximoSuperado, Usuario } from '../../contracts/http/usuarios.js'
-import { fromCentimos, SALDO_MAXIMO, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
+import { sql, type Expression, type SqlBool, type Transaction } from 'kysely'
+import type { RecargarResponse, Usuario } from '../../contracts/http/usuarios.js'
+import { fromCentimos, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
 import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/storage/db.js'
-import { SALDO_MAXIMO_SUPERADO, UsuarioNoEncontrado } from '../errors.js'
-import { huella, withIdempotency, type Stored } from './idempotency.js'
-import type { UsuariosDb } from './schema.js'
+import { recargarAnswer } from '../answers.js'
+import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
+import type { UsuariosDatabase, UsuariosDb } from './schema.js'
+import type { UsuarioNotFound } from './cuenta-pagos-store.js'
 import { toUsuario } from './views.js'
 
 /** The two users of the original demo, created on the first start of an empty database. */
-export const USUARIOS_INICIALES = [
+export const SEED_USUARIOS = [
   { nombre: 'Willis', saldoCentimos: 50_000 },
   { nombre: 'Ana', saldoCentimos: 70_000 }
 ]
@@ -24,12 +25,18 @@ const pendienteCentimos = sql<number>`coalesce((select sum(p.monto_centimos) fro
  * ceiling, so no refund can ever pass it (and none is ever refused).
  * Creation needs no check: an initial balance is at most SALDO_MAXIMO.
  */
-export function cabeEnSaldoMaximo (montoCentimos: number): Expression<SqlBool> {
+export function fitsSaldoMaximo (montoCentimos: number): Expression<SqlBool> {
   return sql<SqlBool>`saldo_centimos + ${pendienteCentimos} + ${centimosSql(montoCentimos)} <= ${centimosSql(SALDO_MAXIMO_CENTIMOS)}`
 }
 
-export type ResultadoRecarga = Stored<RecargarResponse> | Stored<SaldoMaximoSuperado>
+/** Topped up; `usuario` shows the new balance (API views, money). */
+export interface ToppedUp { kind: 'topped-up', usuario: Usuario, recarga: RecargarResponse['recarga'] }
+/** saldo + pending payments + monto would pass SALDO_MAXIMO (all integer cents): nothing changed. */
+export interface SaldoMaximoExceeded { kind: 'saldo-maximo-exceeded', saldoCentimos: number, pendienteCentimos: number, montoCentimos: number }
 
+export type RecargarOutcome = ToppedUp | SaldoMaximoExceeded | UsuarioNotFound | Replayed | KeyReused
+
+/** Usuarios and their balances. A missing usuario is `undefined` or an outcome, never an exception. */
 export function createCuentasStore (db: UsuariosDb) {
   return {
     /**
@@ -41,28 +48,29 @@ export function createCuentasStore (db: UsuariosDb) {
         await lockForSetup(trx, 'usuarios.seed')
         const any = await trx.selectFrom('usuarios').select('id').limit(1).executeTakeFirst()
         if (any !== undefined) return false
-        const ahora = new Date().toISOString()
-        await trx.insertInto('usuarios').values(USUARIOS_INICIALES.map((u) => ({
-          nombre: u.nombre, saldo_centimos: u.saldoCentimos, saldo_inicial_centimos: u.saldoCentimos, creado_en: ahora
+        const now = new Date().toISOString()
+        await trx.insertInto('usuarios').values(SEED_USUARIOS.map((u) => ({
+          nombre: u.nombre, saldo_centimos: u.saldoCentimos, saldo_inicial_centimos: u.saldoCentimos, creado_en: now
         }))).execute()
         return true
       })
     },
 
-    async obtener (id: number): Promise<Usuario> {
+    /** The usuario with its balance (money), or undefined. */
+    async find (id: number): Promise<Usuario | undefined> {
       const row = await db.selectFrom('usuarios').selectAll().where('id', '=', id).executeTakeFirst()
-      if (row === undefined) throw new UsuarioNoEncontrado()
-      return toUsuario(row)
+      return row === undefined ? undefined : toUsuario(row)
     },
 
-    async listar (page: { limit: number, offset: number }): Promise<{ usuarios: Usuario[], total: number }> {
+    /** A page of usuarios by id, and how many there are. */
+    async list (page: { limit: number, offset: number }): Promise<{ usuarios: Usuario[], total: number }> {
       const rows = await db.selectFrom('usuarios').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
       const { n } = await db.selectFrom('usuarios').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
       return { usuarios: rows.map(toUsuario), total: Number(n) }
     },
 
-    /** A new user with `saldoCentimos` (0 to SALDO_MAXIMO_CENTIMOS; a RangeError beyond). */
-    async crear (nombre: string, saldoCentimos: number): Promise<Usuario> {
+    /** A new usuario with `saldoCentimos` (integer cents, 0 to SALDO_MAXIMO_CENTIMOS; a RangeError beyond). */
+    async create (nombre: string, saldoCentimos: number): Promise<Usuario> {
       if (!Number.isSafeInteger(saldoCentimos) || saldoCentimos < 0 || saldoCentimos > SALDO_MAXIMO_CENTIMOS) {
         throw new RangeError(`saldo inicial ${saldoCentimos} outside 0..${SALDO_MAXIMO_CENTIMOS} cents`)
       }
@@ -73,50 +81,38 @@ export function createCuentasStore (db: UsuariosDb) {
     },
 
     /**
-     * Adds money and records the top-up, once per Idempotency-Key. A top-up
-     * that would take saldo + pending payments past SALDO_MAXIMO is a 409
-     * `SALDO_MAXIMO_SUPERADO` and changes nothing (remembered under its key
-     * like any answer).
+     * Adds `montoCentimos` (integer cents) and records the top-up, once per
+     * Idempotency-Key (`idempotencyKey`). A top-up that would take saldo +
+     * pending payments past SALDO_MAXIMO is `saldo-maximo-exceeded` and
+     * changes nothing (its answer is remembered under its key like any
+     * other); an unknown usuario keeps nothing.
      */
-    async recargar (usuarioId: number, montoCentimos: number, clave?: string): Promise<ResultadoRecarga & { replayed: boolean }> {
-      const key = clave === undefined ? undefined : { usuarioId, operacion: 'recargar' as const, clave }
-      const result = await db.transaction().execute(async (trx) => await withIdempotency<RecargarResponse | SaldoMaximoSuperado>(trx, key, huella({ montoCentimos }), async () => {
+    async recargar (usuarioId: number, montoCentimos: number, idempotencyKey?: string): Promise<RecargarOutcome> {
+      const key = idempotencyKey === undefined ? undefined : { usuarioId, operation: 'recargar' as const, key: idempotencyKey }
+      const inTransaction = async <T>(work: (trx: Transaction<UsuariosDatabase>) => Promise<T>): Promise<T> => await db.transaction().execute(work)
+      return await idempotent(inTransaction, key, fingerprint({ montoCentimos }), async (trx): Promise<ToppedUp | SaldoMaximoExceeded | UsuarioNotFound> => {
         // PostgreSQL: lock the row first, so that the guarded UPDATE below (a
         // new statement, a new snapshot) sees every payment committed before
         // it and the sum of pending payments is current.
         if (hasRowLocks(trx)) await trx.selectFrom('usuarios').select('id').where('id', '=', usuarioId).forUpdate().executeTakeFirst()
         const usuario = await trx.updateTable('usuarios')
           .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(montoCentimos)) }))
-          .where('id', '=', usuarioId).where(cabeEnSaldoMaximo(montoCentimos)).returningAll().executeTakeFirst()
+          .where('id', '=', usuarioId).where(fitsSaldoMaximo(montoCentimos)).returningAll().executeTakeFirst()
         if (usuario === undefined) {
-          const actual = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
+          const current = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
             .where('id', '=', usuarioId).executeTakeFirst()
-          if (actual === undefined) throw new UsuarioNoEncontrado()
-          return {
-            status: 409,
-            body: {
-              error: 'El saldo superaría el máximo permitido' as const,
-              code: SALDO_MAXIMO_SUPERADO,
-              saldo: fromCentimos(actual.saldo_centimos),
-              pendiente: fromCentimos(Number(actual.pendiente)),
-              monto: fromCentimos(montoCentimos),
-              saldoMaximo: SALDO_MAXIMO
-            }
-          }
+          if (current === undefined) return { kind: 'usuario-not-found' }
+          return { kind: 'saldo-maximo-exceeded', saldoCentimos: current.saldo_centimos, pendienteCentimos: Number(current.pendiente), montoCentimos }
         }
         const recarga = await trx.insertInto('recargas').values({
           usuario_id: usuarioId, monto_centimos: montoCentimos, creado_en: new Date().toISOString()
         }).returningAll().executeTakeFirstOrThrow()
         return {
-          status: 200,
-          body: {
-            mensaje: 'Recarga realizada' as const,
-            usuario: toUsuario(usuario),
-            recarga: { id: recarga.id, monto: fromCentimos(recarga.monto_centimos), creadoEn: recarga.creado_en }
-          }
+          kind: 'topped-up',
+          usuario: toUsuario(usuario),
+          recarga: { id: recarga.id, monto: fromCentimos(recarga.monto_centimos), creadoEn: recarga.creado_en }
         }
-      }))
-      return result as ResultadoRecarga & { replayed: boolean }
+      }, (o) => o.kind === 'usuario-not-found' ? undefined : recargarAnswer(o))
     }
   }
 }

@@ -51,7 +51,7 @@ export const migrations: Record<string, Migration> = {
   },
   '0002_reenvio': {
     // When usuarios last re-sent pago.solicitado for a payment still pendiente
-    // (null: never). The sweep (usuarios/reenvio.ts) reads it to space re-sends.
+    // (null: never). The sweep (usuarios/resend-sweep.ts) reads it to space re-sends.
     async up (db: Kysely<any>) {
       await db.schema.alterTable('pagos').addColumn('reenviado_en', 'text').execute()
       await db.schema.createIndex('pagos_estado_creado').on('pagos').columns(['estado', 'creado_en']).execute()

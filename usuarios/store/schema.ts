@@ -19,7 +19,8 @@ export interface RecargasTable {
   creado_en: string
 }
 
-export interface PagosTable {
+/** The account's payments: what usuarios accepted and how each ended. */
+export interface CuentaPagosTable {
   id: string
   usuario_id: number
   monto_centimos: number
@@ -33,8 +34,12 @@ export interface PagosTable {
   reenviado_en: ColumnType<string | null, string | null | undefined, string | null>
 }
 
-/** A response kept so that a retried request gets it again instead of acting twice. */
-export interface IdempotenciaTable {
+/**
+ * An answer kept so that a retried request gets it again instead of acting
+ * twice: `clave` is the client's Idempotency-Key, `huella` the request's
+ * fingerprint, `status` and `respuesta` the HTTP answer (JSON) first sent.
+ */
+export interface IdempotencyTable {
   usuario_id: number
   operacion: 'pagar' | 'recargar'
   clave: string
@@ -47,8 +52,8 @@ export interface IdempotenciaTable {
 export interface UsuariosDatabase {
   usuarios: UsuariosTable
   recargas: RecargasTable
-  pagos: PagosTable
-  idempotencia: IdempotenciaTable
+  pagos: CuentaPagosTable
+  idempotencia: IdempotencyTable
   outbox: OutboxTable
 }
 

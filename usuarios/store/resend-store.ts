@@ -11,47 +11,47 @@ import { pagoSolicitadoRow } from './views.js'
  * pagos is idempotent by payment id and answers a repeated request with the
  * result it recorded; usuarios applies a repeated result as a no-op.
  */
-export function createReenvioStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
+export function createResendStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   return {
     /**
-     * One transaction: marks up to `lote` payments pendiente for at least
-     * `limiteMs` since they were created or last re-sent (`reenviado_en`), and
+     * One transaction: marks up to `batch` payments pendiente for at least
+     * `boundMs` since they were created or last re-sent (`reenviado_en`), and
      * writes a `pago.solicitado` for each to the outbox, with the same payment
      * id (messageId), payload and correlation id as the first one. A payment
      * whose request still waits in the outbox is skipped (the broker is away:
      * one copy is enough). The UPDATE re-checks its guard, and on PostgreSQL
      * the candidates are claimed with `FOR UPDATE SKIP LOCKED`: instances
      * sweeping at once re-send each payment once, and a payment is re-sent at
-     * most once per `limiteMs`. Resolves with the number re-sent.
+     * most once per `boundMs`. Resolves with the number re-sent.
      */
-    async reenviarVencidos (limiteMs: number, lote: number): Promise<number> {
-      const ahora = new Date()
-      const corte = new Date(ahora.getTime() - limiteMs).toISOString()
-      const vencido = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${corte}
+    async resendOverdue (boundMs: number, batch: number): Promise<number> {
+      const now = new Date()
+      const cutoff = new Date(now.getTime() - boundMs).toISOString()
+      const overdue = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${cutoff}
         and not exists (select 1 from outbox o where o.message_id = pagos.id and o.tipo = 'pago.solicitado')`
       const rows = await transact(async (trx) => {
-        let candidatos = trx.selectFrom('pagos').select('id').where(vencido).orderBy('creado_en').limit(lote)
-        if (hasRowLocks(trx)) candidatos = candidatos.forUpdate().skipLocked()
-        const marcados = await trx.updateTable('pagos')
-          .set({ reenviado_en: ahora.toISOString() })
-          .where('id', 'in', candidatos).where(vencido)
+        let candidates = trx.selectFrom('pagos').select('id').where(overdue).orderBy('creado_en').limit(batch)
+        if (hasRowLocks(trx)) candidates = candidates.forUpdate().skipLocked()
+        const marked = await trx.updateTable('pagos')
+          .set({ reenviado_en: now.toISOString() })
+          .where('id', 'in', candidates).where(overdue)
           .returningAll().execute()
-        for (const pago of marcados) {
+        for (const pago of marked) {
           await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         }
-        return marcados
+        return marked
       })
       if (rows.length > 0) onOutbox()
       return rows.length
     },
 
-    /** Payments still `pendiente` more than `limiteMs` after they were accepted. */
-    async contarVencidos (limiteMs: number): Promise<number> {
-      const corte = new Date(Date.now() - limiteMs).toISOString()
+    /** Payments still `pendiente` more than `boundMs` after they were accepted. */
+    async countOverdue (boundMs: number): Promise<number> {
+      const cutoff = new Date(Date.now() - boundMs).toISOString()
       const row = await db.selectFrom('pagos').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('estado', '=', 'pendiente').where('creado_en', '<', corte).executeTakeFirstOrThrow()
+        .where('estado', '=', 'pendiente').where('creado_en', '<', cutoff).executeTakeFirstOrThrow()
       return Number(row.n)
     }
   }
 }
-export type ReenvioStore = ReturnType<typeof createReenvioStore>
+export type ResendStore = ReturnType<typeof createResendStore>

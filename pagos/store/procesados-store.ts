@@ -3,11 +3,11 @@ import type { PagoSolicitadoV1 } from '../../contracts/messages.js'
 import { fromCentimos } from '../../contracts/money.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
-import type { Resultado } from '../processor.js'
-import type { PagosDb, PagosTable } from './schema.js'
+import type { ProviderResult } from '../processor.js'
+import type { PagosDb, PagosProcesadosTable } from './schema.js'
 import type { Selectable } from 'kysely'
 
-function toPago (row: Selectable<PagosTable>): PagoProcesado {
+function toPagoProcesado (row: Selectable<PagosProcesadosTable>): PagoProcesado {
   return {
     id: row.id,
     usuarioId: row.usuario_id,
@@ -21,26 +21,34 @@ function toPago (row: Selectable<PagosTable>): PagoProcesado {
   }
 }
 
-export interface Filtro {
+/** Which processed payments to list: optional usuario and estado, and the page. */
+export interface ProcesadosFilter {
   usuarioId?: number
   estado?: 'completado' | 'fallido'
   limit: number
   offset: number
 }
 
-export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
-  const yaProcesado = async (pagoId: string): Promise<boolean> =>
+/**
+ * The payments pagos processed: one row per payment id with the provider's
+ * result, and the `pago.procesado` that announces it (outbox). A payment it
+ * never recorded is `undefined`, never an exception: the route throws the
+ * catalogue's 404 (pagos/errors.ts). `onOutbox` wakes the outbox relay
+ * after a commit that wrote a message; `transact` is the database's group commit.
+ */
+export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
+  const isRecorded = async (pagoId: string): Promise<boolean> =>
     (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
   return {
     /** Whether pagos has recorded a result for `pagoId`. */
-    yaProcesado,
+    isRecorded,
 
     /**
      * Records the result and its `pago.procesado` in one transaction, once per
-     * payment id: a copy of the request that raced past `republicar`'s check inserts
+     * payment id: a copy of the request that raced past `republish`'s check inserts
      * nothing and publishes nothing.
      */
-    async registrar (s: PagoSolicitadoV1, r: Resultado, correlationId: string | null, recibidoEn: string): Promise<boolean> {
+    async record (s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string): Promise<boolean> {
       const inserted = await transact(async (trx) => {
         const procesadoEn = new Date().toISOString()
         const res = await trx.insertInto('pagos').values({
@@ -77,9 +85,9 @@ export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = 
      * `pago.procesado` to the outbox, in a transaction. Never calls the
      * provider. Resolves false when the payment is not recorded here.
      */
-    async republicar (pagoId: string, correlationId: string | null): Promise<boolean> {
+    async republish (pagoId: string, correlationId: string | null): Promise<boolean> {
       // A new payment (the usual case) costs one read and no transaction.
-      if (!(await yaProcesado(pagoId))) return false
+      if (!(await isRecorded(pagoId))) return false
       const found = await transact(async (trx) => {
         const row = await trx.selectFrom('pagos').selectAll().where('id', '=', pagoId).executeTakeFirst()
         if (row === undefined) return false
@@ -99,25 +107,28 @@ export function createPagosStore (db: PagosDb, onOutbox: () => void, transact = 
       return found
     },
 
-    async obtener (id: string): Promise<PagoProcesado | undefined> {
+    /** The processed payment, or undefined if pagos never recorded it. */
+    async find (id: string): Promise<PagoProcesado | undefined> {
       const row = await db.selectFrom('pagos').selectAll().where('id', '=', id).executeTakeFirst()
-      return row === undefined ? undefined : toPago(row)
+      return row === undefined ? undefined : toPagoProcesado(row)
     },
 
-    async listar (f: Filtro): Promise<{ pagos: PagoProcesado[], total: number }> {
+    /** A page of processed payments, latest first, and how many match. */
+    async list (f: ProcesadosFilter): Promise<{ pagos: PagoProcesado[], total: number }> {
       let query = db.selectFrom('pagos')
       if (f.usuarioId !== undefined) query = query.where('usuario_id', '=', f.usuarioId)
       if (f.estado !== undefined) query = query.where('estado', '=', f.estado)
       const rows = await query.selectAll().orderBy('procesado_en', 'desc').orderBy('id').limit(f.limit).offset(f.offset).execute()
       const { n } = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-      return { pagos: rows.map(toPago), total: Number(n) }
+      return { pagos: rows.map(toPagoProcesado), total: Number(n) }
     },
 
-    async contar (): Promise<{ completados: number, fallidos: number }> {
+    /** How many payments ended completado and fallido. */
+    async count (): Promise<{ completados: number, fallidos: number }> {
       const rows = await db.selectFrom('pagos').select(['estado', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('estado').execute()
       const count = (estado: string): number => Number(rows.find((r) => r.estado === estado)?.n ?? 0)
       return { completados: count('completado'), fallidos: count('fallido') }
     }
   }
 }
-export type PagosStore = ReturnType<typeof createPagosStore>
+export type ProcesadosStore = ReturnType<typeof createProcesadosStore>

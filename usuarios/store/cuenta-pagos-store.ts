@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto'
+import type { EstadoPago } from '../../contracts/http/common.js'
+import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
+import type { PagoProcesadoV1 } from '../../contracts/messages.js'
+import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
+import { createTransact } from '../../lib/storage/group-commit.js'
+import { pagarAnswer } from '../answers.js'
+import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
+import type { UsuariosDb } from './schema.js'
+import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
+
+/*
+ * The account's payments, as usuarios keeps them: accepted (balance debited,
+ * `pendiente`), then `completado` or `fallido` (refunded) when pagos answers.
+ * Missing rows are outcomes, never exceptions: routes throw the catalogue's
+ * 404 (usuarios/errors.ts).
+ */
+
+/** A payment to make: `montoCentimos` in integer cents; `requestId` becomes the message's correlation id. */
+export interface PagoRequest {
+  usuarioId: number
+  montoCentimos: number
+  concepto: string | null
+  requestId: string | null
+  idempotencyKey?: string
+}
+
+/** Debited and recorded `pendiente`; `usuario` shows the balance after the debit (API views, money). */
+export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoUsuario }
+/** The balance does not cover the amount (both integer cents): nothing changed. */
+export interface InsufficientFunds { kind: 'insufficient-funds', saldoCentimos: number, montoCentimos: number }
+export interface UsuarioNotFound { kind: 'usuario-not-found' }
+
+export type PagarOutcome = Accepted | InsufficientFunds | UsuarioNotFound | Replayed | KeyReused
+
+/** What consuming a `pago.procesado` did; a refused one is dead-lettered with its reason. */
+export type ApplyOutcome = { kind: 'applied' | 'duplicate' } | { kind: 'refused', reason: string }
+
+/** A page of a usuario's payments, newest first. */
+export interface PagosPage { pagos: PagoUsuario[], total: number }
+
+/**
+ * `onOutbox` wakes the outbox relay after a commit that wrote a message;
+ * `transact` is the database's group commit (shared with the relay).
+ */
+export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
+  const usuarioExists = async (usuarioId: number): Promise<boolean> =>
+    (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
+
+  return {
+    /**
+     * One transaction: check and debit the balance (a guarded UPDATE, so two
+     * concurrent payments can never overdraw), record the payment `pendiente`
+     * and write `pago.solicitado` to the outbox. Insufficient funds change
+     * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
+     * kept with the effect; an unknown usuario keeps nothing.
+     */
+    async pagar (s: PagoRequest): Promise<PagarOutcome> {
+      const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operation: 'pagar' as const, key: s.idempotencyKey }
+      // A SHA-256 per payment only when there is a key to compare it with.
+      const requestFingerprint = key === undefined ? '' : fingerprint({ montoCentimos: s.montoCentimos, concepto: s.concepto })
+      const outcome = await idempotent(transact, key, requestFingerprint, async (trx): Promise<Accepted | InsufficientFunds | UsuarioNotFound> => {
+        const usuario = await trx.updateTable('usuarios')
+          .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', centimosSql(s.montoCentimos)) }))
+          .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', centimosSql(s.montoCentimos))
+          .returningAll().executeTakeFirst()
+        if (usuario === undefined) {
+          const current = await trx.selectFrom('usuarios').select('saldo_centimos').where('id', '=', s.usuarioId).executeTakeFirst()
+          if (current === undefined) return { kind: 'usuario-not-found' }
+          return { kind: 'insufficient-funds', saldoCentimos: current.saldo_centimos, montoCentimos: s.montoCentimos }
+        }
+        const now = new Date().toISOString()
+        const pago = await trx.insertInto('pagos').values({
+          id: randomUUID(),
+          usuario_id: s.usuarioId,
+          monto_centimos: s.montoCentimos,
+          concepto: s.concepto,
+          estado: 'pendiente',
+          motivo: null,
+          request_id: s.requestId,
+          creado_en: now,
+          actualizado_en: now
+        }).returningAll().executeTakeFirstOrThrow()
+        await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
+        return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoUsuario(pago) }
+      }, (o) => o.kind === 'usuario-not-found' ? undefined : pagarAnswer(o))
+      if (outcome.kind === 'accepted') onOutbox()
+      return outcome
+    },
+
+    /**
+     * Applies a `pago.procesado` exactly once: the payment leaves `pendiente`
+     * through a guarded UPDATE, and a `fallido` refunds the amount in the same
+     * transaction. A repeat of the same result is a duplicate; anything that
+     * contradicts what we recorded is refused (dead-lettered by the caller).
+     * On PostgreSQL the row is locked first, so two instances applying results
+     * for one payment see each other's outcome rather than a stale `pendiente`.
+     */
+    async applyPagoProcesado (m: PagoProcesadoV1): Promise<ApplyOutcome> {
+      return await transact(async (trx): Promise<ApplyOutcome> => {
+        const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
+          .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
+        if (pago === undefined) return { kind: 'refused', reason: `pago ${m.pagoId} desconocido` }
+        if (pago.usuario_id !== m.usuarioId || pago.monto_centimos !== m.montoCentimos) {
+          return { kind: 'refused', reason: `pago ${m.pagoId}: usuario o monto no coinciden con lo registrado` }
+        }
+        if (pago.estado !== 'pendiente') {
+          return pago.estado === m.estado
+            ? { kind: 'duplicate' }
+            : { kind: 'refused', reason: `pago ${m.pagoId} ya está ${pago.estado}, llegó ${m.estado}` }
+        }
+        const updated = await trx.updateTable('pagos')
+          .set({ estado: m.estado, motivo: m.motivo, actualizado_en: new Date().toISOString() })
+          .where('id', '=', m.pagoId).where('estado', '=', 'pendiente').executeTakeFirst()
+        if (Number(updated.numUpdatedRows) !== 1) return { kind: 'duplicate' }
+        if (m.estado === 'fallido') {
+          await trx.updateTable('usuarios')
+            .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(pago.monto_centimos)) }))
+            .where('id', '=', pago.usuario_id).execute()
+        }
+        return { kind: 'applied' }
+      })
+    },
+
+    /** A page of the usuario's payments, newest first, optionally of one estado; undefined if there is no such usuario. */
+    async list (usuarioId: number, q: { estado?: EstadoPago, limit: number, offset: number }): Promise<PagosPage | undefined> {
+      if (!(await usuarioExists(usuarioId))) return undefined
+      let query = db.selectFrom('pagos').where('usuario_id', '=', usuarioId)
+      if (q.estado !== undefined) query = query.where('estado', '=', q.estado)
+      const rows = await query.selectAll().orderBy('creado_en', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute()
+      const { n } = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      return { pagos: rows.map(toPagoUsuario), total: Number(n) }
+    },
+
+    /** One payment of the usuario, or which of the two is missing. */
+    async find (usuarioId: number, pagoId: string): Promise<{ kind: 'found', pago: PagoUsuario } | UsuarioNotFound | { kind: 'pago-not-found' }> {
+      const row = await db.selectFrom('pagos').selectAll().where('id', '=', pagoId).where('usuario_id', '=', usuarioId).executeTakeFirst()
+      if (row !== undefined) return { kind: 'found', pago: toPagoUsuario(row) }
+      return await usuarioExists(usuarioId) ? { kind: 'pago-not-found' } : { kind: 'usuario-not-found' }
+    }
+  }
+}
+export type CuentaPagosStore = ReturnType<typeof createCuentaPagosStore>
