@@ -1,5 +1,5 @@
 import t from 'tap'
-import { assertJsonError, pagosApp, usuariosApp } from './helpers/apps.js'
+import { assertJsonError, pagosApp, usuariosApp } from '../helpers/apps.js'
 
 /*
  * Regression: Fastify's own client errors reached clients with Fastify's

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { fingerprint } from '../usuarios/store/idempotency.js'
-import { usuariosApp, usuariosDb } from './helpers/apps.js'
+import { fingerprint } from '../../usuarios/store/idempotency.js'
+import { usuariosApp, usuariosDb } from '../helpers/apps.js'
 
 /*
  * Regression (stores return outcomes): an Idempotency-Key row holds the HTTP
