@@ -25,8 +25,8 @@ export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => 
       return
     }
     const err = new BodyTooLargeError()
-    const reqId = requestIdFrom(req.headers['x-request-id'])
-    app.log.info({ reqId, url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
-    writeJsonError(res, 413, { error: err.message, code: err.code }, { 'x-request-id': reqId })
+    const requestId = requestIdFrom(req.headers['x-request-id'])
+    app.log.info({ requestId, url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
+    writeJsonError(res, 413, { error: err.message, code: err.code }, { 'x-request-id': requestId })
   })
 }, { name: 'gateway-body-limit', fastify: '5.x' })

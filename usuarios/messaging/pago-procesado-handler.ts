@@ -6,7 +6,7 @@ import type { PagosStore } from '../store/pagos-store.js'
 export function pagoProcesadoHandler (pagos: PagosStore, logger: Logger) {
   return async ({ message, correlationId }: Delivery<'pago.procesado'>): Promise<HandlerResult> => {
     const result = await pagos.aplicarResultado(message)
-    const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
+    const log = logger.child({ correlationId, pagoId: message.pagoId })
     if (result.kind === 'rechazado') return { deadLetter: result.motivo }
     if (result.kind === 'duplicado') log.info('pago.procesado duplicado ignorado')
     else log.info({ estado: message.estado, motivo: message.motivo }, message.estado === 'fallido' ? 'pago fallido, saldo devuelto' : 'pago completado')
