@@ -43,7 +43,7 @@ for (const dialect of dialects) {
       const rows = await db.selectFrom('pagos').selectAll().execute()
       t.equal(rows.length, 1, 'one payment row')
       const pago = rows[0]!
-      t.match(pago, { usuario_id: 1, monto_centimos: 10_000, concepto: 'Libro', estado: 'pendiente', motivo: null, request_id: 'req-1' })
+      t.match(pago, { usuario_id: 1, monto_centimos: 10_000, concepto: 'Libro', estado: 'pendiente', motivo: null, correlation_id: 'req-1' })
 
       const outbox = await db.selectFrom('outbox').selectAll().execute()
       t.equal(outbox.length, 1, 'one outbox row')

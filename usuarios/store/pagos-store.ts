@@ -56,7 +56,7 @@ export function createPagosStore (db: UsuariosDb, onOutbox: () => void, transact
           concepto: s.concepto,
           estado: 'pendiente',
           motivo: null,
-          request_id: s.requestId,
+          correlation_id: s.requestId,
           creado_en: ahora,
           actualizado_en: ahora
         }).returningAll().executeTakeFirstOrThrow()
