@@ -21,6 +21,7 @@ const ServiceHealthSchema = Type.Object({
 }, { additionalProperties: true, description: 'ok si al menos una instancia está lista; con los campos de una de ellas' })
 type ServiceHealth = Static<typeof ServiceHealthSchema>
 
+/** The body of the gateway's GET /health, 200 (`ok`) or 503 (`degradado`): one entry per service, by name. */
 export const GatewayHealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degradado')]),
   servicios: Type.Record(Type.String(), ServiceHealthSchema)
