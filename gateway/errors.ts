@@ -20,6 +20,14 @@ export const UpstreamTimeoutError = createError<'GATEWAY_ERR_TIEMPO_AGOTADO', 50
 export const BadUpstreamAnswerError = createError<'GATEWAY_ERR_RESPUESTA_INVALIDA', 502, [string]>(
   'GATEWAY_ERR_RESPUESTA_INVALIDA', 'Servicio %s respondió de forma inválida', 502)
 
+/**
+ * In GET /health, an instance whose /health/ready did not answer 200 `ok`
+ * (arguments: the service name, the HTTP status it answered). Only its
+ * message is shown, as the instance's `error`; the code is never sent.
+ */
+export const ServiceNotReadyError = createError<'GATEWAY_ERR_SERVICIO_NO_LISTO', 503, [string, number]>(
+  'GATEWAY_ERR_SERVICIO_NO_LISTO', 'Servicio %s no está listo (HTTP %s)', 503)
+
 /** 400: a path that would leave the service's prefix once decoded (`..%2f`). */
 export const InvalidPathError = createError('GATEWAY_ERR_RUTA_INVALIDA', 'Ruta inválida', 400)
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { App } from '../lib/http/http-app.js'
+import { ServiceNotReadyError, ServiceUnavailableError, UpstreamTimeoutError } from './errors.js'
 import type { Upstream } from './proxy.js'
 
 // Instances are shown by position, not by address: /health is open without a
@@ -42,11 +43,11 @@ async function probe (service: string, url: string, timeoutMs: number, requestId
     })
     const body = asObject(await res.json().catch(() => undefined))
     if (res.status === 200 && body.status === 'ok') return { ...body, status: 'ok' }
-    return { ...body, status: 'caido', error: `Servicio ${service} no está listo (HTTP ${res.status})` }
+    return { ...body, status: 'caido', error: new ServiceNotReadyError(service, res.status).message }
   } catch (err) {
-    if (err instanceof Error && err.name === 'TimeoutError') return { status: 'caido', error: `Servicio ${service} no respondió a tiempo` }
+    if (err instanceof Error && err.name === 'TimeoutError') return { status: 'caido', error: new UpstreamTimeoutError(service).message }
     const code = asObject(err instanceof Error ? err.cause : undefined).code
-    return { status: 'caido', error: `Servicio ${service} no disponible${typeof code === 'string' ? ` (${code})` : ''}` }
+    return { status: 'caido', error: `${new ServiceUnavailableError(service).message}${typeof code === 'string' ? ` (${code})` : ''}` }
   }
 }
 
