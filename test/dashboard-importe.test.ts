@@ -26,7 +26,7 @@ const source = readFileSync(new URL('../gateway/public/importe.js', import.meta.
 const sandbox: { window: { Importe?: Importe } } = { window: {} }
 runInNewContext(source, sandbox)
 const Importe = sandbox.window.Importe!
-/** How the page shows money (dom.js's `dinero`). */
+/** How the page shows money (dom.js's `money`). */
 const dinero = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
 
 t.test('the page\'s limits are the API\'s', async (t) => {
@@ -71,7 +71,7 @@ t.test('property: every amount the page can show reads back as the same cents', 
 t.test('the page loads importe.js before app.js and reads amounts through it', async (t) => {
   const html = readFileSync(new URL('../gateway/public/index.html', import.meta.url), 'utf8')
   t.ok(html.indexOf('src="/importe.js"') > 0 && html.indexOf('src="/importe.js"') < html.indexOf('src="/app.js"'), 'importe.js first')
-  // app.js's forms read amounts through forms.js's leerImporte.
+  // app.js's forms read amounts through forms.js's readAmount.
   const forms = readFileSync(new URL('../gateway/public/forms.js', import.meta.url), 'utf8')
   t.match(forms, /window\.Importe\.leer\(/)
 })

@@ -15,110 +15,110 @@
  */
 
 import { api } from './api.js'
-import { refrescarCuenta } from './cuenta-panel.js'
-import { $, dinero } from './dom.js'
-import { avisar, claveIdempotencia, enviar, fallar, guardarClave, importeInvalido, leerImporte } from './forms.js'
-import { programarSalud, refrescarSalud } from './health-panel.js'
-import { estado, LENTO_MS, POR_PAGINA, RAPIDO_MS } from './state.js'
-import { refrescarUsuarios } from './usuarios-table.js'
+import { refreshCuenta } from './cuenta-panel.js'
+import { $, money } from './dom.js'
+import { idempotencyKey, markInvalidAmount, notify, readAmount, saveApiKey, showError, submit } from './forms.js'
+import { refreshHealth, scheduleHealth } from './health-panel.js'
+import { FAST_MS, PAGE_SIZE, SLOW_MS, state } from './state.js'
+import { refreshUsuarios } from './usuarios-table.js'
 
-// ------------------------------------------------------------ bucle
+// ------------------------------------------------------------- loop
 
-function elegir (id, anunciar) {
-  if (estado.usuarioId !== id) estado.vistos.clear()
-  estado.usuarioId = id
+function choose (id, announce) {
+  if (state.usuarioId !== id) state.seen.clear()
+  state.usuarioId = id
   if (location.hash !== '#usuario-' + id) history.replaceState(null, '', '#usuario-' + id)
-  refrescar().then(() => {
-    if (anunciar) {
-      avisar('Cuenta de ' + $('cuenta-nombre').textContent + ' abierta.')
+  refresh().then(() => {
+    if (announce) {
+      notify('Cuenta de ' + $('cuenta-nombre').textContent + ' abierta.')
       $('t-cuenta').scrollIntoView({ block: 'nearest' })
     }
   })
 }
 
-async function refrescar () {
-  clearTimeout(estado.temporizador)
-  const resultados = await Promise.allSettled([refrescarUsuarios(elegir), refrescarCuenta()])
-  const fallo = resultados.find((r) => r.status === 'rejected')
-  if (fallo) fallar(fallo.reason)
+async function refresh () {
+  clearTimeout(state.timer)
+  const results = await Promise.allSettled([refreshUsuarios(choose), refreshCuenta()])
+  const failure = results.find((r) => r.status === 'rejected')
+  if (failure) showError(failure.reason)
   else if ($('error').textContent.startsWith('No hay conexión') || $('error').textContent.startsWith('El gateway pide')) $('error').textContent = ''
-  programar()
+  schedule()
 }
 
-function programar () {
-  clearTimeout(estado.temporizador)
+function schedule () {
+  clearTimeout(state.timer)
   if (document.hidden) return
-  estado.temporizador = setTimeout(refrescar, estado.pendientes ? RAPIDO_MS : LENTO_MS)
+  state.timer = setTimeout(refresh, state.pending ? FAST_MS : SLOW_MS)
 }
 
-// ---------------------------------------------------------- eventos
+// ----------------------------------------------------------- events
 
 $('form-clave').addEventListener('submit', (e) => {
   e.preventDefault()
-  guardarClave($('clave').value.trim())
-  avisar(estado.clave === '' ? 'Clave olvidada.' : 'Clave guardada.')
-  refrescar()
+  saveApiKey($('clave').value.trim())
+  notify(state.apiKey === '' ? 'Clave olvidada.' : 'Clave guardada.')
+  refresh()
 })
 $('olvidar-clave').addEventListener('click', () => {
   $('clave').value = ''
-  guardarClave('')
-  avisar('Clave olvidada.')
+  saveApiKey('')
+  notify('Clave olvidada.')
 })
 
 $('usuarios-anteriores').addEventListener('click', () => {
-  estado.offset = Math.max(0, estado.offset - POR_PAGINA)
-  refrescar()
+  state.offset = Math.max(0, state.offset - PAGE_SIZE)
+  refresh()
 })
 $('usuarios-siguientes').addEventListener('click', () => {
-  estado.offset += POR_PAGINA
-  refrescar()
+  state.offset += PAGE_SIZE
+  refresh()
 })
 
 $('form-crear').addEventListener('submit', (e) => {
   e.preventDefault()
   const form = e.currentTarget
   const nombre = $('crear-nombre').value.trim()
-  const textoSaldo = $('crear-saldo').value.trim()
-  const saldo = textoSaldo === '' ? 0 : leerImporte(textoSaldo, { ceroValido: true, saldo: true })
-  if (saldo === undefined) return importeInvalido($('crear-saldo'), { saldo: true })
-  enviar(form, async () => {
+  const saldoText = $('crear-saldo').value.trim()
+  const saldo = saldoText === '' ? 0 : readAmount(saldoText, { ceroValido: true, saldo: true })
+  if (saldo === undefined) return markInvalidAmount($('crear-saldo'), { saldo: true })
+  submit(form, async () => {
     const usuario = await api('POST', '/usuarios', { nombre, saldo })
     form.reset()
-    avisar('Usuario ' + usuario.nombre + ' creado con el id ' + usuario.id + '.')
-    estado.offset = Math.max(0, Math.floor((usuario.id - 1) / POR_PAGINA) * POR_PAGINA)
-    elegir(usuario.id, false)
+    notify('Usuario ' + usuario.nombre + ' creado con el id ' + usuario.id + '.')
+    state.offset = Math.max(0, Math.floor((usuario.id - 1) / PAGE_SIZE) * PAGE_SIZE)
+    choose(usuario.id, false)
   })
 })
 
 $('form-recargar').addEventListener('submit', (e) => {
   e.preventDefault()
   const form = e.currentTarget
-  const monto = leerImporte($('recargar-monto').value)
-  if (monto === undefined) return importeInvalido($('recargar-monto'))
-  const id = estado.usuarioId
-  enviar(form, async () => {
-    const r = await api('POST', '/usuarios/' + id + '/recargar', { monto }, { 'idempotency-key': claveIdempotencia(form) })
+  const monto = readAmount($('recargar-monto').value)
+  if (monto === undefined) return markInvalidAmount($('recargar-monto'))
+  const id = state.usuarioId
+  submit(form, async () => {
+    const r = await api('POST', '/usuarios/' + id + '/recargar', { monto }, { 'idempotency-key': idempotencyKey(form) })
     form.reset()
-    avisar('Recarga de ' + dinero.format(monto) + ' hecha. Saldo: ' + dinero.format(r.usuario.saldo) + '.')
-    await refrescar()
+    notify('Recarga de ' + money.format(monto) + ' hecha. Saldo: ' + money.format(r.usuario.saldo) + '.')
+    await refresh()
   })
 })
 
 $('form-pagar').addEventListener('submit', (e) => {
   e.preventDefault()
   const form = e.currentTarget
-  const monto = leerImporte($('pagar-monto').value)
-  if (monto === undefined) return importeInvalido($('pagar-monto'))
+  const monto = readAmount($('pagar-monto').value)
+  if (monto === undefined) return markInvalidAmount($('pagar-monto'))
   const concepto = $('pagar-concepto').value.trim()
-  const id = estado.usuarioId
-  enviar(form, async () => {
-    const cuerpo = concepto === '' ? { monto } : { monto, concepto }
-    const r = await api('POST', '/usuarios/' + id + '/pagar', cuerpo, { 'idempotency-key': claveIdempotencia(form) })
+  const id = state.usuarioId
+  submit(form, async () => {
+    const payload = concepto === '' ? { monto } : { monto, concepto }
+    const r = await api('POST', '/usuarios/' + id + '/pagar', payload, { 'idempotency-key': idempotencyKey(form) })
     form.reset()
-    estado.vistos.set(r.pago.id, 'pendiente')
-    estado.pendientes = true
-    avisar('Pago de ' + dinero.format(monto) + ' solicitado: pendiente. Saldo: ' + dinero.format(r.usuario.saldo) + '.')
-    await refrescar()
+    state.seen.set(r.pago.id, 'pendiente')
+    state.pending = true
+    notify('Pago de ' + money.format(monto) + ' solicitado: pendiente. Saldo: ' + money.format(r.usuario.saldo) + '.')
+    await refresh()
   })
 })
 
@@ -133,19 +133,19 @@ $('form-crear').addEventListener('input', (e) => e.target.removeAttribute('aria-
 
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) {
-    clearTimeout(estado.temporizador)
-    clearTimeout(estado.saludTemporizador)
+    clearTimeout(state.timer)
+    clearTimeout(state.healthTimer)
   } else {
-    refrescar()
-    refrescarSalud().catch(() => {}).finally(programarSalud)
+    refresh()
+    refreshHealth().catch(() => {}).finally(scheduleHealth)
   }
 })
 
-// ---------------------------------------------------------- arranque
+// ------------------------------------------------------------ start
 
-$('clave').value = estado.clave
-guardarClave(estado.clave)
-const desdeEnlace = /^#usuario-(\d+)$/.exec(location.hash)
-if (desdeEnlace) estado.usuarioId = Number(desdeEnlace[1])
-refrescarSalud().catch(() => {}).finally(programarSalud)
-refrescar()
+$('clave').value = state.apiKey
+saveApiKey(state.apiKey)
+const fromLink = /^#usuario-(\d+)$/.exec(location.hash)
+if (fromLink) state.usuarioId = Number(fromLink[1])
+refreshHealth().catch(() => {}).finally(scheduleHealth)
+refresh()

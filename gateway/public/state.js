@@ -4,25 +4,27 @@
  */
 
 /** The sessionStorage key the API key is kept under. */
-export const CLAVE = 'pagos.claveApi'
-export const RAPIDO_MS = 1000
-export const LENTO_MS = 5000
-export const SALUD_MS = 10000
-export const POR_PAGINA = 20
+export const API_KEY_ITEM = 'pagos.claveApi'
+/** Polling intervals, in ms: while a payment is pending, otherwise, and for /health. */
+export const FAST_MS = 1000
+export const SLOW_MS = 5000
+export const HEALTH_MS = 10000
+/** Users per page of the list. */
+export const PAGE_SIZE = 20
 
-export const estado = {
-  clave: leerClave(),
+export const state = {
+  apiKey: readApiKey(),
   offset: 0,
   total: 0,
   usuarioId: null,
-  /** pagoId → estado seen last time, to announce each change once. */
-  vistos: new Map(),
-  pendientes: false,
-  temporizador: undefined,
-  saludTemporizador: undefined
+  /** pagoId → the payment's estado seen last time, to announce each change once. */
+  seen: new Map(),
+  pending: false,
+  timer: undefined,
+  healthTimer: undefined
 }
 
 /** The API key kept in this tab (sessionStorage), or '' without one. */
-function leerClave () {
-  try { return sessionStorage.getItem(CLAVE) || '' } catch (err) { return '' }
+function readApiKey () {
+  try { return sessionStorage.getItem(API_KEY_ITEM) || '' } catch (err) { return '' }
 }
