@@ -25,12 +25,12 @@ export function buildGatewayApp (config: GatewayConfig, logger: Logger): App {
   // Before the routes, so their hooks run first on every route: limit, then key, then size.
   const apiKeys = createApiKeys(parseApiKeys(config.GATEWAY_API_KEYS))
   app.register(gatewayRateLimit, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, apiKeyOf: apiKeys.identify })
-  app.register(gatewayAuth, { apiKeys, prefixes: upstreams.map((u) => `/${u.servicio}`) })
+  app.register(gatewayAuth, { apiKeys, prefixes: upstreams.map((u) => `/${u.service}`) })
   app.register(gatewayBodyLimit, { limit: config.GATEWAY_BODY_LIMIT })
   // /metrics, /openapi.json, /docs and the dashboard at / stay open without a key (auth covers /usuarios and /pagos only).
   const metrics = createMetrics('gateway')
   app.register(metricsPlugin, { metrics })
-  app.register(gatewayUpstreamMetrics, { metrics, upstreams: upstreams.map((u) => u.servicio) })
+  app.register(gatewayUpstreamMetrics, { metrics, upstreams: upstreams.map((u) => u.service) })
   app.register(gatewayDocs, { apiKeys: apiKeys.enabled })
   app.register(dashboard)
   const buffering = { limit: config.GATEWAY_BODY_LIMIT, idleMs: config.GATEWAY_BODY_TIMEOUT_MS }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ConfigError } from '../lib/process/config.js'
-import { NoAutorizadoError } from './errors.js'
+import { UnauthorizedError } from './errors.js'
 
 /** RFC 6750 token characters, at least 16 of them: a short key is a guessable key. */
 const KEY = /^[A-Za-z0-9._~+/-]{16,512}=*$/
@@ -79,7 +79,7 @@ export const gatewayAuth = fp<AuthOptions>(async (app, { apiKeys, prefixes }) =>
       const sent = req.headers.authorization !== undefined
       reply.header('www-authenticate', sent ? 'Bearer realm="pagos", error="invalid_token"' : 'Bearer realm="pagos"')
       req.log.warn({ motivo: sent ? 'clave inválida' : 'sin clave' }, 'unauthorized request')
-      throw new NoAutorizadoError()
+      throw new UnauthorizedError()
     }
     // The key is the gateway's business: the services never see it, nor log it.
     delete req.headers.authorization

@@ -31,6 +31,11 @@ export function parseUpstreamList (list: string): string[] {
   return [...new Set(list.split(',').map((u) => u.trim()).filter((u) => u !== '').map((u) => new URL(u).origin))]
 }
 
+/**
+ * `urls`: the service's instance URLs (at least one, else an Error);
+ * `cooldownMs`: how long an instance that refused a connection is skipped;
+ * `now`: the clock, epoch ms (tests pass their own).
+ */
 export function createBalancer (urls: string[], cooldownMs: number, now: () => number = Date.now): Balancer {
   if (urls.length === 0) throw new Error('a service needs at least one instance URL')
   const instances: Instance[] = urls.map((url) => ({ url, origin: new URL(url).origin, downUntil: 0, failures: 0, requests: 0 }))

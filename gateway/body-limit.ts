@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { requestIdFrom, writeJsonError } from '../lib/http/http-app.js'
-import { CuerpoDemasiadoGrandeError } from './errors.js'
+import { BodyTooLargeError } from './errors.js'
 
 /**
  * A declared Content-Length over the limit is refused with a 413 before a
@@ -15,7 +15,7 @@ export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => 
   const tooLarge = (header: string | undefined): boolean => Number(header ?? 0) > limit
   // A callback hook, not an async one: it runs on every request, and needs no promise.
   app.addHook('onRequest', (req, _reply, done) => {
-    if (tooLarge(req.headers['content-length'])) done(new CuerpoDemasiadoGrandeError())
+    if (tooLarge(req.headers['content-length'])) done(new BodyTooLargeError())
     else done()
   })
   app.server.on('checkContinue', (req, res) => {
@@ -24,9 +24,9 @@ export const gatewayBodyLimit = fp<{ limit: number }>(async (app, { limit }) => 
       app.server.emit('request', req, res)
       return
     }
-    const err = new CuerpoDemasiadoGrandeError()
-    const reqId = requestIdFrom(req.headers['x-request-id'])
-    app.log.info({ reqId, url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
-    writeJsonError(res, 413, { error: err.message, code: err.code }, { 'x-request-id': reqId })
+    const err = new BodyTooLargeError()
+    const requestId = requestIdFrom(req.headers['x-request-id'])
+    app.log.info({ requestId, url: req.url, contentLength: req.headers['content-length'] }, 'body over the limit refused before 100 Continue')
+    writeJsonError(res, 413, { error: err.message, code: err.code }, { 'x-request-id': requestId })
   })
 }, { name: 'gateway-body-limit', fastify: '5.x' })

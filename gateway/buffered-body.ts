@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { CuerpoDemasiadoGrandeError, CuerpoIncompletoError, CuerpoLentoError } from './errors.js'
+import { BodyIncompleteError, BodyTimeoutError, BodyTooLargeError } from './errors.js'
 
 /*
  * As nginx does by default (proxy_request_buffering on): a request body is
@@ -58,16 +58,16 @@ export function addBufferingParser (scope: FastifyInstance, opts: BufferingOptio
       }
       done(err, body)
     }
-    const timer = setTimeout(() => finish(new CuerpoLentoError()), opts.idleMs)
+    const timer = setTimeout(() => finish(new BodyTimeoutError()), opts.idleMs)
     const onData = (chunk: Buffer): void => {
       received += chunk.length
-      if (received > opts.limit) return finish(new CuerpoDemasiadoGrandeError())
+      if (received > opts.limit) return finish(new BodyTooLargeError())
       chunks.push(chunk)
       timer.refresh()
     }
     const onEnd = (): void => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
     // The client closed or reset its connection before the body's end.
-    const onGone = (): void => finish(new CuerpoIncompletoError())
+    const onGone = (): void => finish(new BodyIncompleteError())
     payload.on('data', onData)
     payload.on('end', onEnd)
     payload.on('error', onGone)

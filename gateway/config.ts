@@ -39,6 +39,7 @@ export const GatewayEnvSchema = Type.Object({
 })
 export type GatewayConfig = Static<typeof GatewayEnvSchema>
 
+/** The gateway's settings from the environment; a bad value throws a ConfigError naming the variable (lib/process/config.ts). */
 export function loadGatewayConfig (env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   return loadConfig(GatewayEnvSchema, env)
 }

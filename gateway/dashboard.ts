@@ -24,6 +24,7 @@ export function publicDir (here = import.meta.dirname): string {
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+/** Serves the dashboard's files at `/` (index.html) and `/<file>`, with the CSP above; `root` overrides the folder (tests). */
 export const dashboard = fp<{ root?: string }>(async (app, opts) => {
   await app.register(fastifyStatic, {
     root: opts.root ?? publicDir(),

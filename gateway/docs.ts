@@ -69,6 +69,7 @@ export async function gatewayOpenApiDocument (apiKeys: boolean): Promise<OpenApi
   return await buildOpenApiDocument({ title: 'Microservicios de pagos (gateway)', description: DESCRIPTION }, routes, components)
 }
 
+/** GET /openapi.json, /asyncapi.json and Swagger UI at /docs, all open without a key; `apiKeys`: whether GATEWAY_API_KEYS is set. */
 export const gatewayDocs = fp<{ apiKeys: boolean }>(async (app, { apiKeys }) => {
   const document = await gatewayOpenApiDocument(apiKeys)
   registerDocumentRoute(app, '/openapi.json', () => document)

@@ -1,8 +1,6 @@
 import { Agent, type Dispatcher } from 'undici'
 import type { Balancer } from './balancer.js'
-
-/* Nobody listening at the instance, or no route to it: the request never left. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'])
+import { ClientGoneError, NOT_CONNECTED, QueueTimeoutError } from './errors.js'
 
 export interface FailoverOptions {
   balancer: Balancer
@@ -18,18 +16,6 @@ export interface FailoverOptions {
  * string keys only) and survives reply-from's copies of the headers.
  */
 export const CLIENT_SOCKET = Symbol('gateway.clientSocket')
-
-/** The request was not sent: it found no free connection to the instance within the timeout. */
-export class ColaAgotadaError extends Error {
-  readonly code = 'GATEWAY_UPSTREAM_QUEUE_TIMEOUT'
-  constructor (ms: number) { super(`no connection to the service became free within ${ms} ms; the request was not sent`) }
-}
-
-/** The request was not sent: its client had closed the connection. */
-export class ClienteDesconectadoError extends Error {
-  readonly code = 'GATEWAY_CLIENT_GONE'
-  constructor () { super('the client closed its connection before the request was sent to the service; not sent') }
-}
 
 /**
  * The HTTP client the proxy sends through: a keep-alive pool per instance,
@@ -83,7 +69,7 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
           // before writing it and keeps the connection, where abort() would
           // also close a healthy pooled connection.
           if (gaveUp !== undefined) throw gaveUp
-          if (client?.destroyed === true) throw new ClienteDesconectadoError()
+          if (client?.destroyed === true) throw new ClientGoneError()
           started = true
           handedOver = true
           settle()
@@ -128,7 +114,7 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
     if (!handedOver && timeoutMs > 0) {
       queueTimer = setTimeout(() => {
         queueTimer = undefined
-        gaveUp = new ColaAgotadaError(timeoutMs)
+        gaveUp = new QueueTimeoutError(timeoutMs)
         handler.onResponseError?.(GIVEN_UP, gaveUp)
       }, timeoutMs)
     }

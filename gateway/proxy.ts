@@ -3,7 +3,7 @@ import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http/http-app.js'
 import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { addBufferingParser, BufferedBody, type BufferingOptions } from './buffered-body.js'
-import { RutaInvalidaError, upstreamError } from './errors.js'
+import { InvalidPathError, upstreamError } from './errors.js'
 import { CLIENT_SOCKET, createFailoverDispatcher } from './failover.js'
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
@@ -18,24 +18,24 @@ const REQUEST_HOP_BY_HOP = ['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-
 
 export interface Upstream {
   /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
-  servicio: string
+  service: string
   /** Its instances, in turn. */
   balancer: Balancer
 }
 
 /** `urls`: one URL or a comma-separated list of the service's instances. */
-export function createUpstream (servicio: string, urls: string, cooldownMs: number): Upstream {
-  return { servicio, balancer: createBalancer(parseUpstreamList(urls), cooldownMs) }
+export function createUpstream (service: string, urls: string, cooldownMs: number): Upstream {
+  return { service, balancer: createBalancer(parseUpstreamList(urls), cooldownMs) }
 }
 
 /**
- * Streams `/<servicio>` and `/<servicio>/...` to one of the service's
+ * Streams `/<service>` and `/<service>/...` to one of the service's
  * instances untouched (bodies are never parsed), over a keep-alive pool per
  * instance, with the request id. Instances are taken in turn; one that
  * refuses connections is skipped for a while (gateway/failover.ts).
  */
 export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number, buffering: BufferingOptions): void {
-  const prefix = `/${upstream.servicio}`
+  const prefix = `/${upstream.service}`
   app.register(async (scope) => {
     // createHttpApp's JSON parser is replaced by one that reads any body whole, unparsed.
     scope.removeAllContentTypeParsers()
@@ -50,7 +50,7 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
       // http-proxy's own refusal of a path escaping the prefix carries no code.
       if (err.statusCode === 400 && err.code === undefined) {
-        const e = new RutaInvalidaError()
+        const e = new InvalidPathError()
         return reply.code(e.statusCode).send({ error: e.message, code: e.code })
       }
       throw err
@@ -98,7 +98,7 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           return headers
         },
         onError: (reply, { error }) => {
-          const err = upstreamError(upstream.servicio, error)
+          const err = upstreamError(upstream.service, error)
           reply.code(err.statusCode).send({ error: err.message, code: err.code })
         }
       }

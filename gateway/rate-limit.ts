@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { DemasiadasPeticionesError } from './errors.js'
+import { TooManyRequestsError } from './errors.js'
 
 export interface RateLimitOptions {
   /** Requests per client per window; 0 turns the limit off. */
@@ -29,7 +29,7 @@ export const gatewayRateLimit = fp<RateLimitOptions>(async (app, opts) => {
       const key = opts.apiKeyOf(req)
       return key === undefined ? `ip:${req.ip}` : `key:${key}`
     },
-    errorResponseBuilder: () => new DemasiadasPeticionesError()
+    errorResponseBuilder: () => new TooManyRequestsError()
   })
   app.addHook('onRequest', app.rateLimit())
 }, { name: 'gateway-rate-limit', fastify: '5.x' })

@@ -4,8 +4,8 @@
  * The same rule as the API (contracts/money.ts): at most 2 decimals, decided
  * on the digits — the amount becomes integer cents by string and integer
  * arithmetic, never by float division — then the JSON number for those cents.
- * Loaded before app.js; exposes `Importe` (test/unit/dashboard-importe.test.ts
- * runs this file as it is).
+ * A classic script, loaded before app.js and its modules; exposes `Importe`
+ * (test/unit/dashboard-importe.test.ts runs this file as it is).
  */
 (function (global) {
   'use strict'

@@ -68,7 +68,8 @@ export function requestIdFrom (header: string | string[] | undefined): string {
 
 /**
  * The Fastify instance every service starts from: TypeBox types, JSON-only
- * errors `{error, code}` with no stack trace, x-request-id in and out.
+ * errors `{error, code}` with no stack trace, x-request-id in and out
+ * (logged as `requestId` on every line of the request).
  * What the stack answers on its own has the same shape: Node's parser (400,
  * 431) and headers timeout (408), an unknown Expect (417), a URL over
  * MAX_URL_LENGTH (414), a request during shutdown (503), and a known path

@@ -1,7 +1,7 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
- * One line per request — `request completed` with reqId, req (method, url,
+ * One line per request — `request completed` with requestId, req (method, url,
  * client address), res.statusCode and responseTime — instead of Fastify's
  * two (`incoming request`, `request completed`). Log writes were the largest
  * item in the CPU profile of a proxied request (bench/FINDINGS.md §5).
@@ -10,10 +10,14 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
  * the gateway at debug, because the service that answered logs the same
  * request id. 4xx/5xx are at info, a request that ended with an error (the
  * connection failed mid-answer) at error, as in Fastify.
+ *
+ * Every line logged for a request (by Fastify, a route or a plugin) carries
+ * its id as `requestId`, the name it has at the HTTP edge (Fastify's own
+ * default is `reqId`).
  */
 export class OneLinePerRequest extends LogController {
   constructor (private readonly success: 'info' | 'debug' = 'info') {
-    super()
+    super({ requestIdLogLabel: 'requestId' })
   }
 
   override incomingRequest (): void {}

@@ -1,3 +1,5 @@
+import { redact } from '../process/redact.js'
+
 /**
  * `AMQP_URL` may name the nodes of a cluster:
  *
@@ -24,9 +26,4 @@ export function parseAmqpUrl (raw: string): AmqpTarget {
   }
   const url = `${scheme}${userinfo === undefined ? '' : `${userinfo}@`}${hosts[0]!}${rest}`
   return hosts.length > 1 ? { url, hosts } : { url }
-}
-
-/** The URL without its password, for messages. */
-function redact (raw: string): string {
-  return raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }

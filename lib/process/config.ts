@@ -1,5 +1,6 @@
 import type { Static, TObject } from 'typebox'
 import { Value } from 'typebox/value'
+import { redact } from './redact.js'
 
 /**
  * Reads env vars through a TypeBox schema whose keys are the variable names:
@@ -26,11 +27,6 @@ export function loadConfig<S extends TObject> (schema: S, env: NodeJS.ProcessEnv
     throw new ConfigError(`Invalid environment variable ${name}=${shown}: ${first.message}`)
   }
   return value as Static<S>
-}
-
-/** A password in a URL never reaches a log or the journal. */
-function redact (value: string): string {
-  return value.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@')
 }
 
 export class ConfigError extends Error {

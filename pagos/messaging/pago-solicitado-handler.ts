@@ -18,7 +18,7 @@ export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Proce
   const inFlight = new Map<string, Promise<HandlerResult>>()
 
   async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
-    const log = logger.child({ reqId: correlationId, pagoId: message.pagoId })
+    const log = logger.child({ correlationId, pagoId: message.pagoId })
     if (await pagos.republish(message.pagoId, correlationId ?? null)) {
       log.info('pago.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }

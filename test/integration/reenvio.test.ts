@@ -27,7 +27,7 @@ async function pagar (db: Awaited<ReturnType<typeof usuariosDb>>, n: number): Pr
   const pagos = createCuentaPagosStore(db, noop)
   const ids: string[] = []
   for (let i = 0; i < n; i++) {
-    const r = await pagos.pagar({ usuarioId: u.id, montoCentimos: 100, concepto: `pago ${i}`, requestId: `req-${i}` })
+    const r = await pagos.pagar({ usuarioId: u.id, montoCentimos: 100, concepto: `pago ${i}`, correlationId: `req-${i}` })
     if (r.kind !== 'accepted') throw new Error(r.kind)
     ids.push(r.pago.id)
   }

@@ -38,7 +38,7 @@ t.test('postgres: several instances on one database', { skip: !dialects.includes
     const instances = await usuariosInstances(t, 2)
     await instances[0]!.cuentas.seed()
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
-      await instances[i % 2]!.pagos.pagar({ usuarioId: 2, montoCentimos: 2500, concepto: 'x', requestId: `r-${i}`, idempotencyKey: 'misma' })))
+      await instances[i % 2]!.pagos.pagar({ usuarioId: 2, montoCentimos: 2500, concepto: 'x', correlationId: `r-${i}`, idempotencyKey: 'misma' })))
     t.equal(results.filter((r) => r.kind === 'accepted').length, 1, 'one original')
     t.ok(results.every((r) => r.kind === 'accepted' || (r.kind === 'replayed' && r.answer.status === 202)), 'the rest replays of its 202')
     t.equal(new Set(results.map((r) => r.kind === 'accepted' ? r.pago.id : r.kind === 'replayed' ? (r.answer.body as { pago: { id: string } }).pago.id : undefined)).size, 1, 'one payment id')
@@ -52,7 +52,7 @@ t.test('postgres: several instances on one database', { skip: !dialects.includes
     const instances = await usuariosInstances(t, 2)
     await instances[0]!.cuentas.seed()
     const results = await Promise.all(Array.from({ length: 200 }, async (_, i) =>
-      await instances[i % 2]!.pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, requestId: `r-${i}` })))
+      await instances[i % 2]!.pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, correlationId: `r-${i}` })))
     t.equal(results.filter((r) => r.kind === 'accepted').length, 50)
     t.equal(results.filter((r) => r.kind === 'insufficient-funds').length, 150)
     t.equal(await saldoCentimos(instances[1]!.db, 1), 0, 'saldo 0, never below')
@@ -62,7 +62,7 @@ t.test('postgres: several instances on one database', { skip: !dialects.includes
     const instances = await usuariosInstances(t, 2)
     await instances[0]!.cuentas.seed()
     for (let round = 0; round < 10; round++) {
-      const r = await instances[0]!.pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, requestId: null })
+      const r = await instances[0]!.pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, correlationId: null })
       if (r.kind !== 'accepted') throw new Error(r.kind)
       const pagoId = r.pago.id
       const before = await saldoCentimos(instances[0]!.db, 1)

@@ -36,14 +36,14 @@ for (const dialect of dialects) {
   t.test(dialect, async (t) => {
     t.test('a payment debits, records it pendiente and writes pago.solicitado to the outbox, together', async (t) => {
       const { db, pagos, notified } = await stores(t, dialect)
-      const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: 'Libro', requestId: 'req-1' })
+      const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: 'Libro', correlationId: 'req-1' })
       t.equal(res.kind, 'accepted')
       t.equal(await saldoCentimos(db, 1), 40_000)
 
       const rows = await db.selectFrom('pagos').selectAll().execute()
       t.equal(rows.length, 1, 'one payment row')
       const pago = rows[0]!
-      t.match(pago, { usuario_id: 1, monto_centimos: 10_000, concepto: 'Libro', estado: 'pendiente', motivo: null, request_id: 'req-1' })
+      t.match(pago, { usuario_id: 1, monto_centimos: 10_000, concepto: 'Libro', estado: 'pendiente', motivo: null, correlation_id: 'req-1' })
 
       const outbox = await db.selectFrom('outbox').selectAll().execute()
       t.equal(outbox.length, 1, 'one outbox row')
@@ -61,7 +61,7 @@ for (const dialect of dialects) {
 
     t.test('insufficient funds write nothing at all', async (t) => {
       const { db, pagos, notified } = await stores(t, dialect)
-      const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 50_001, concepto: null, requestId: 'req-2', idempotencyKey: 'k' })
+      const res = await pagos.pagar({ usuarioId: 1, montoCentimos: 50_001, concepto: null, correlationId: 'req-2', idempotencyKey: 'k' })
       t.same(res, { kind: 'insufficient-funds', saldoCentimos: 50_000, montoCentimos: 50_001 })
       t.equal(await saldoCentimos(db, 1), 50_000, 'saldo unchanged')
       t.equal(await count(db, 'pagos'), 0, 'no payment')
@@ -71,8 +71,8 @@ for (const dialect of dialects) {
 
     t.test('an unknown user pays nothing', async (t) => {
       const { db, pagos } = await stores(t, dialect)
-      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, requestId: null }), { kind: 'usuario-not-found' })
-      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, requestId: null, idempotencyKey: 'k' }), { kind: 'usuario-not-found' })
+      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, correlationId: null }), { kind: 'usuario-not-found' })
+      t.same(await pagos.pagar({ usuarioId: 999, montoCentimos: 100, concepto: null, correlationId: null, idempotencyKey: 'k' }), { kind: 'usuario-not-found' })
       t.equal(await count(db, 'idempotencia'), 0, 'the key is not kept')
       t.equal(await count(db, 'pagos'), 0)
       t.equal(await count(db, 'outbox'), 0)
@@ -81,7 +81,7 @@ for (const dialect of dialects) {
     t.test('200 concurrent payments of 10 on a balance of 500: exactly 50 go through', async (t) => {
       const { db, pagos } = await stores(t, dialect)
       const results = await Promise.all(Array.from({ length: 200 }, async (_, i) =>
-        await pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, requestId: `r-${i}` })))
+        await pagos.pagar({ usuarioId: 1, montoCentimos: 1000, concepto: null, correlationId: `r-${i}` })))
       const accepted = results.flatMap((r) => r.kind === 'accepted' ? [r] : [])
       t.equal(accepted.length, 50, '50 accepted')
       t.equal(results.filter((r) => r.kind === 'insufficient-funds').length, 150, 'the rest refused')
@@ -97,7 +97,7 @@ for (const dialect of dialects) {
     t.test('20 concurrent requests with the same Idempotency-Key make one payment', async (t) => {
       const { db, pagos, notified } = await stores(t, dialect)
       const results = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
-        await pagos.pagar({ usuarioId: 2, montoCentimos: 2500, concepto: 'x', requestId: `r-${i}`, idempotencyKey: 'misma' })))
+        await pagos.pagar({ usuarioId: 2, montoCentimos: 2500, concepto: 'x', correlationId: `r-${i}`, idempotencyKey: 'misma' })))
       t.equal(results.filter((r) => r.kind === 'accepted').length, 1, 'one original')
       t.ok(results.every((r) => r.kind === 'accepted' || (r.kind === 'replayed' && r.answer.status === 202)), 'the rest replays of its 202')
       const ids = new Set(results.map((r) => r.kind === 'accepted' ? r.pago.id : r.kind === 'replayed' ? (r.answer.body as { pago: { id: string } }).pago.id : undefined))
@@ -112,7 +112,7 @@ for (const dialect of dialects) {
     t.test('applying a pago.procesado', async (t) => {
       const { db, pagos } = await stores(t, dialect)
       const pagar = async (): Promise<string> => {
-        const r = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: null, requestId: null })
+        const r = await pagos.pagar({ usuarioId: 1, montoCentimos: 10_000, concepto: null, correlationId: null })
         if (r.kind !== 'accepted') throw new Error(r.kind)
         return r.pago.id
       }
@@ -205,7 +205,7 @@ for (const dialect of dialects) {
       const rico = await cuentas.create('Rico', 100_000_000_000)
       t.equal(rico.saldo, 1_000_000_000)
       await cuentas.recargar(rico.id, 100_000_000_000)
-      const r = await pagos.pagar({ usuarioId: rico.id, montoCentimos: 1, concepto: null, requestId: null })
+      const r = await pagos.pagar({ usuarioId: rico.id, montoCentimos: 1, concepto: null, correlationId: null })
       t.match(r, { kind: 'accepted', usuario: { saldo: 1_999_999_999.99 } })
       const saldo = await saldoCentimos(db, rico.id)
       t.equal(typeof saldo, 'number', 'read back as a JS number')

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import { call } from '../helpers/http.js'
 import { waitFor } from '../helpers/poll.js'
 import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
@@ -132,7 +133,7 @@ t.test('backup and restore while payments flow', { skip, timeout: 600_000 }, asy
   await detener()
   t.ok(existsSync(join(snapshot, 'usuarios.sqlite')) && existsSync(join(snapshot, 'pagos.sqlite')) && existsSync(join(snapshot, 'manifest.json')), 'both databases and a manifest')
   const manifest = JSON.parse(readFileSync(join(snapshot, 'manifest.json'), 'utf8'))
-  t.match(manifest, { formato: 1, servicios: { usuarios: { tipo: 'sqlite', migracion: '0002_reenvio' }, pagos: { tipo: 'sqlite' } } })
+  t.match(manifest, { formato: 1, servicios: { usuarios: { tipo: 'sqlite', migracion: Object.keys(usuariosMigrations).sort().at(-1) }, pagos: { tipo: 'sqlite' } } })
 
   // What the snapshot holds, read from the file itself.
   const copia = new Database(join(snapshot, 'usuarios.sqlite'), { readonly: true })

@@ -6,9 +6,10 @@ import { waitFor } from '../helpers/poll.js'
 import { startSystem, type System } from '../../lib/launch/system.js'
 
 // `grep <request id> logs/*.log` follows one payment through the three
-// services: the gateway's x-request-id is usuarios' reqId, the outbox row's
-// correlation id, pago.solicitado's AMQP correlationId, pagos' reqId,
-// pago.procesado's correlationId and usuarios' reqId again.
+// services: the gateway's x-request-id is the gateway's and usuarios'
+// requestId, the outbox row's correlation id, pago.solicitado's AMQP
+// correlationId, pagos' correlationId, pago.procesado's correlationId and
+// usuarios' correlationId again.
 let sys: System
 // debug: the gateway logs a request the service answered below 400 at debug
 // (the service logs it at info; lib/http/request-log.ts).
@@ -48,15 +49,15 @@ t.test('one request id is in all three log files for one payment, from request t
     return lines.some((l) => l.msg === 'pago procesado') && lines
   })
 
-  t.ok(gateway.every((l) => l.reqId === requestId), 'gateway: every line is the request\'s')
+  t.ok(gateway.every((l) => l.requestId === requestId), 'gateway: every line is the request\'s')
   t.equal(gateway.filter((l) => l.msg === 'request completed').length, 1, 'gateway: one line for the request')
-  t.match(gateway.find((l) => l.msg === 'request completed'), { reqId: requestId, req: { method: 'POST', url: '/usuarios/1/pagar' }, res: { statusCode: 202 } }, 'gateway: the payment came in and was answered 202')
+  t.match(gateway.find((l) => l.msg === 'request completed'), { requestId, req: { method: 'POST', url: '/usuarios/1/pagar' }, res: { statusCode: 202 } }, 'gateway: the payment came in and was answered 202')
 
   t.equal(usuarios.filter((l) => l.msg === 'request completed').length, 1, 'usuarios: one line for the proxied request')
-  t.match(usuarios.find((l) => l.msg === 'request completed'), { reqId: requestId, req: { method: 'POST', url: '/usuarios/1/pagar' }, res: { statusCode: 202 } }, 'usuarios: answered 202')
-  t.match(usuarios.find((l) => l.msg === 'pago aceptado'), { reqId: requestId, pagoId }, 'usuarios: accepted under it')
-  t.match(usuarios.find((l) => l.msg === 'pago completado'), { reqId: requestId, pagoId, estado: 'completado' }, 'usuarios: pago.procesado came back with it')
+  t.match(usuarios.find((l) => l.msg === 'request completed'), { requestId, req: { method: 'POST', url: '/usuarios/1/pagar' }, res: { statusCode: 202 } }, 'usuarios: answered 202')
+  t.match(usuarios.find((l) => l.msg === 'pago aceptado'), { requestId, pagoId }, 'usuarios: accepted under it')
+  t.match(usuarios.find((l) => l.msg === 'pago completado'), { correlationId: requestId, pagoId, estado: 'completado' }, 'usuarios: pago.procesado came back with it')
 
-  t.match(pagosLog.find((l) => l.msg === 'pago procesado'), { reqId: requestId, pagoId, estado: 'completado' }, 'pagos: processed under it')
+  t.match(pagosLog.find((l) => l.msg === 'pago procesado'), { correlationId: requestId, pagoId, estado: 'completado' }, 'pagos: processed under it')
   t.ok(pagosLog.every((l) => l.service === 'pagos'), 'pagos.log holds pagos\' lines only')
 })

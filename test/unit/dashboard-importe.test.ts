@@ -26,7 +26,7 @@ const source = readFileSync(new URL('../../gateway/public/importe.js', import.me
 const sandbox: { window: { Importe?: ImporteModule } } = { window: {} }
 runInNewContext(source, sandbox)
 const Importe = sandbox.window.Importe!
-/** How the page shows money (app.js's `dinero`). */
+/** How the page shows money (dom.js's `money`). */
 const dinero = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
 
 t.test('the page\'s limits are the API\'s', async (t) => {
@@ -71,8 +71,9 @@ t.test('property: every amount the page can show reads back as the same cents', 
 t.test('the page loads importe.js before app.js and reads amounts through it', async (t) => {
   const html = readFileSync(new URL('../../gateway/public/index.html', import.meta.url), 'utf8')
   t.ok(html.indexOf('src="/importe.js"') > 0 && html.indexOf('src="/importe.js"') < html.indexOf('src="/app.js"'), 'importe.js first')
-  const app = readFileSync(new URL('../../gateway/public/app.js', import.meta.url), 'utf8')
-  t.match(app, /window\.Importe\.leer\(/)
+  // app.js's forms read amounts through forms.js's readAmount.
+  const forms = readFileSync(new URL('../../gateway/public/forms.js', import.meta.url), 'utf8')
+  t.match(forms, /window\.Importe\.leer\(/)
 })
 
 t.test('the gateway serves importe.js under the page\'s Content-Security-Policy', async (t) => {

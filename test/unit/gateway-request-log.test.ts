@@ -2,8 +2,8 @@ import t from 'tap'
 import { deadUrl, echoUpstream, startGateway } from '../helpers/gateway-fixtures.js'
 
 type Line = Record<string, any>
-const linesOf = (log: string, reqId: string): Line[] =>
-  log.split('\n').filter((l) => l.includes(reqId)).map((l) => JSON.parse(l) as Line).filter((l) => l.reqId === reqId)
+const linesOf = (log: string, requestId: string): Line[] =>
+  log.split('\n').filter((l) => l.includes(requestId)).map((l) => JSON.parse(l) as Line).filter((l) => l.requestId === requestId)
 
 t.test('at LOG_LEVEL=info the gateway logs what only it knows, one line per request', async (t) => {
   const usuarios = await echoUpstream(t, 'usuarios')
@@ -16,7 +16,7 @@ t.test('at LOG_LEVEL=info the gateway logs what only it knows, one line per requ
   // reply-from adds its own warning with the cause (ECONNREFUSED) when a service fails.
   const down = linesOf(log, 'log-503-1').filter((l) => l.msg !== 'response errored')
   t.equal(down.length, 1, 'the 503 the gateway answered for pagos: one line')
-  t.match(down[0], { level: 30, msg: 'request completed', reqId: 'log-503-1', req: { method: 'GET', url: '/pagos/status' }, res: { statusCode: 503 }, responseTime: Number })
+  t.match(down[0], { level: 30, msg: 'request completed', requestId: 'log-503-1', req: { method: 'GET', url: '/pagos/status' }, res: { statusCode: 503 }, responseTime: Number })
   t.notOk(log.includes('"incoming request"'), 'no separate line when a request comes in')
 })
 
@@ -26,5 +26,5 @@ t.test('at LOG_LEVEL=debug every request has its one line, with its id and statu
   t.equal((await fetch(`${gw.url}/usuarios/1`, { headers: { 'x-request-id': 'log-ok-2' } })).status, 200)
   const lines = linesOf(await gw.closeAndReadLog((text) => text.includes('"log-ok-2"')), 'log-ok-2')
   t.equal(lines.length, 1)
-  t.match(lines[0], { level: 20, msg: 'request completed', reqId: 'log-ok-2', req: { method: 'GET', url: '/usuarios/1' }, res: { statusCode: 200 } })
+  t.match(lines[0], { level: 20, msg: 'request completed', requestId: 'log-ok-2', req: { method: 'GET', url: '/usuarios/1' }, res: { statusCode: 200 } })
 })

@@ -384,7 +384,7 @@ t.test('an unknown route is a JSON 404', async (t) => {
     const body = assertJsonError(t, await app.inject(url), 404, url)
     t.equal(body.error, 'Ruta no encontrada')
   }
-  // A known path with a method it does not have is not a 404 (issue 12): test/method-not-allowed.test.ts.
+  // A known path with a method it does not have is not a 404 (issue 12): test/unit/method-not-allowed.test.ts.
   const res = await app.inject({ method: 'DELETE', url: '/usuarios/1' })
   t.same(assertJsonError(t, res, 405, 'DELETE /usuarios/1'), { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' })
   t.equal(res.headers.allow, 'GET, HEAD')

@@ -20,7 +20,7 @@ export function registerCuentaPagosRoutes (app: App, pagos: CuentaPagosStore, mo
         usuarioId,
         montoCentimos: toCentimos(req.body?.monto ?? montoDefecto),
         concepto: req.body?.concepto ?? null,
-        requestId: req.id,
+        correlationId: req.id,
         idempotencyKey: req.headers['idempotency-key']
       })
       if (outcome.kind === 'usuario-not-found') throw new UsuarioNotFoundError()

@@ -16,12 +16,12 @@ import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
  * 404 (usuarios/errors.ts).
  */
 
-/** A payment to make: `montoCentimos` in integer cents; `requestId` becomes the message's correlation id. */
+/** A payment to make: `montoCentimos` in integer cents; `correlationId` is the HTTP request's id (`x-request-id`), carried by the message from here on. */
 export interface PagoRequest {
   usuarioId: number
   montoCentimos: number
   concepto: string | null
-  requestId: string | null
+  correlationId: string | null
   idempotencyKey?: string
 }
 
@@ -77,7 +77,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           concepto: s.concepto,
           estado: 'pendiente',
           motivo: null,
-          request_id: s.requestId,
+          correlation_id: s.correlationId,
           creado_en: now,
           actualizado_en: now
         }).returningAll().executeTakeFirstOrThrow()

@@ -60,5 +60,16 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('pagos_estado_creado').execute()
       await db.schema.alterTable('pagos').dropColumn('reenviado_en').execute()
     }
+  },
+  '0003_correlation_id': {
+    // The request id a payment came with is its correlation id from here on,
+    // named as in pagos' database and the outbox. A rename: every row keeps
+    // its value (ALTER TABLE … RENAME COLUMN, SQLite 3.25+ and PostgreSQL).
+    async up (db: Kysely<any>) {
+      await db.schema.alterTable('pagos').renameColumn('request_id', 'correlation_id').execute()
+    },
+    async down (db: Kysely<any>) {
+      await db.schema.alterTable('pagos').renameColumn('correlation_id', 'request_id').execute()
+    }
   }
 }

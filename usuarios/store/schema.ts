@@ -27,7 +27,7 @@ export interface CuentaPagosTable {
   concepto: string | null
   estado: EstadoPago
   motivo: string | null
-  request_id: string | null
+  correlation_id: string | null
   creado_en: string
   actualizado_en: string
   /** When the sweep last re-sent pago.solicitado (ISO 8601); null until then, and on insert. */

@@ -40,5 +40,5 @@ export function pagoSolicitadoRow (pago: Selectable<CuentaPagosTable>) {
     montoCentimos: pago.monto_centimos,
     concepto: pago.concepto,
     solicitadoEn: pago.creado_en
-  }, { messageId: pago.id, correlationId: pago.request_id })
+  }, { messageId: pago.id, correlationId: pago.correlation_id })
 }
