@@ -12,8 +12,10 @@
  */
 import { Connection, type SyncMessage } from 'rabbitmq-client'
 import { topology, type ConsumerName } from '../../contracts/topology.js'
-import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../messaging/broker.js'
+import { rawBody } from '../messaging/amqp-publisher.js'
+import { ATTEMPTS_HEADER, REASON_HEADER } from '../messaging/delivery.js'
 import { parseAmqpUrl } from '../messaging/amqp-url.js'
+import { DEFAULT_AMQP_URL } from '../process/env-schema.js'
 
 const [command, ...rest] = process.argv.slice(2)
 const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')
@@ -25,7 +27,7 @@ if ((command !== 'list' && command !== 'replay') || !(limit > 0)) {
 }
 
 const t = topology(process.env.AMQP_PREFIX ?? 'pagos')
-const rabbit = new Connection({ ...parseAmqpUrl(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'), connectionTimeout: 5000 })
+const rabbit = new Connection({ ...parseAmqpUrl(process.env.AMQP_URL ?? DEFAULT_AMQP_URL), connectionTimeout: 5000 })
 rabbit.on('error', (err) => console.error(`broker: ${String(err)}`))
 const ch = await rabbit.acquire()
 await ch.confirmSelect()
