@@ -5,10 +5,11 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Connection } from 'rabbitmq-client'
 import { topology } from '../../contracts/topology.js'
+import { DEFAULT_AMQP_URL } from '../../lib/process/env-schema.js'
 import { createTestDatabase, type TestDatabase } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL
 
 export type ServiceName = 'usuarios' | 'pagos' | 'gateway'
 
