@@ -40,6 +40,10 @@ export function createCheckedPublisher (connection: Connection, decl: Declaratio
     async send (envelope, body) {
       returned.delete(envelope.messageId)
       await publisher.send({ ...envelope, durable: true, mandatory: true }, body)
+      // RabbitMQ sends basic.return before the confirm, but rabbitmq-client
+      // emits it on a setImmediate while the confirm resolves at once: wait
+      // for that turn, or an unroutable publish would look confirmed.
+      await new Promise((resolve) => setImmediate(resolve))
       if (returned.delete(envelope.messageId)) throw new UnroutableError(`message ${envelope.messageId} was unroutable`)
     },
     close: async () => { await publisher.close() }
