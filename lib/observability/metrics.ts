@@ -56,8 +56,7 @@ function zeroMessageCounters (registry: Registry): void {
 export interface MessagingSources {
   /** The service's database: its outbox table is read on every scrape. */
   db: Kysely<any>
-  /** undefined when the app runs without messaging (route tests). */
-  broker: Broker | undefined
+  broker: Broker
 }
 
 /** Gauges read at scrape time: outbox backlog and oldest row age, broker connection. */
@@ -96,7 +95,6 @@ export function watchMessaging (metrics: Metrics, { db, broker }: MessagingSourc
     registers,
     async collect () { await read(); this.set(lastAge) }
   })
-  if (broker === undefined) return
   zeroMessageCounters(metrics.registry)
   new Gauge({
     name: 'broker_connected',
