@@ -8,6 +8,8 @@ import { Type, type Static } from 'typebox'
 
 /** The broker a service reaches unless AMQP_URL says otherwise (RabbitMQ's guest account on this host). */
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672'
+/** The prefix of every exchange and queue unless AMQP_PREFIX says otherwise. */
+export const DEFAULT_AMQP_PREFIX = 'pagos'
 
 export const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, default: port })
 
@@ -27,7 +29,7 @@ export type ProcessEnvConfig = Static<typeof ProcessEnvSchema>
 export const BrokerEnv = {
   AMQP_URL: Type.String({ pattern: '^amqps?://', default: DEFAULT_AMQP_URL }),
   /** Every exchange and queue name starts with it (see contracts/topology.ts). */
-  AMQP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', default: 'pagos' }),
+  AMQP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', default: DEFAULT_AMQP_PREFIX }),
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
   /** Deliveries of a message that keeps failing for a transient reason before it is dead-lettered. */
   AMQP_MAX_INTENTOS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
