@@ -2,13 +2,14 @@ import { Type, type Static } from 'typebox'
 import { loadConfig } from '../lib/process/config.js'
 import { BrokerEnv, CommonEnv, DatabaseEnv, DatabaseUrl, Port, SqliteEnv } from '../lib/process/env-schema.js'
 import { montoSchema } from '../contracts/money.js'
+import { DEFAULT_PORTS } from '../contracts/system.js'
 
 export const UsuariosEnvSchema = Type.Object({
   ...CommonEnv,
   ...BrokerEnv,
   ...SqliteEnv,
   ...DatabaseEnv,
-  USUARIOS_PORT: Port(5004),
+  USUARIOS_PORT: Port(DEFAULT_PORTS.usuarios),
   DATA_DIR: Type.String({ minLength: 1, default: 'data' }),
   /** Overrides DATA_DIR/usuarios.sqlite. */
   USUARIOS_DB_FILE: Type.Optional(Type.String({ minLength: 1 })),

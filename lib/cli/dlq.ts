@@ -11,21 +11,24 @@
  * changes nothing. Reads AMQP_URL and AMQP_PREFIX like the services.
  */
 import { Connection, type SyncMessage } from 'rabbitmq-client'
-import { topology, type ConsumerName } from '../../contracts/topology.js'
-import { ATTEMPTS_HEADER, REASON_HEADER, rawBody } from '../messaging/broker.js'
+import { Subscriptions, topology, type ConsumerName } from '../../contracts/topology.js'
+import { rawBody } from '../messaging/amqp-publisher.js'
+import { ATTEMPTS_HEADER, REASON_HEADER } from '../messaging/delivery.js'
 import { parseAmqpUrl } from '../messaging/amqp-url.js'
+import { DEFAULT_AMQP_PREFIX, DEFAULT_AMQP_URL } from '../process/env-schema.js'
 
 const [command, ...rest] = process.argv.slice(2)
-const consumers = rest.filter((a): a is ConsumerName => a === 'pagos' || a === 'usuarios')
+const known = Object.keys(Subscriptions) as ConsumerName[]
+const consumers = rest.filter((a): a is ConsumerName => known.includes(a as ConsumerName))
 const limitAt = rest.indexOf('--limit')
 const limit = limitAt >= 0 ? Number(rest[limitAt + 1]) : Infinity
 if ((command !== 'list' && command !== 'replay') || !(limit > 0)) {
-  console.error('usage: dlq list|replay [pagos|usuarios] [--limit N]')
+  console.error(`usage: dlq list|replay [${known.join('|')}] [--limit N]`)
   process.exit(2)
 }
 
-const t = topology(process.env.AMQP_PREFIX ?? 'pagos')
-const rabbit = new Connection({ ...parseAmqpUrl(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'), connectionTimeout: 5000 })
+const t = topology(process.env.AMQP_PREFIX ?? DEFAULT_AMQP_PREFIX)
+const rabbit = new Connection({ ...parseAmqpUrl(process.env.AMQP_URL ?? DEFAULT_AMQP_URL), connectionTimeout: 5000 })
 rabbit.on('error', (err) => console.error(`broker: ${String(err)}`))
 const ch = await rabbit.acquire()
 await ch.confirmSelect()
@@ -36,7 +39,7 @@ function describe (m: SyncMessage): string {
 }
 
 let total = 0
-for (const consumer of consumers.length > 0 ? consumers : (['pagos', 'usuarios'] as const)) {
+for (const consumer of consumers.length > 0 ? consumers : known) {
   const q = t.queues[consumer]
   let n = 0
   console.log(`# ${q.deadLetterQueue}`)

@@ -2,7 +2,6 @@ import type { Generated, Insertable, Kysely, Selectable } from 'kysely'
 import type { Logger } from 'pino'
 import type { MessageName, MessageOf } from '../../contracts/messages.js'
 import type { Broker } from './broker.js'
-import type { Transact } from '../storage/group-commit.js'
 import { serialKey } from '../storage/db.js'
 
 /** The outbox table, identical in every service's database. */
@@ -54,38 +53,14 @@ export interface OutboxRelay {
  */
 export type OutboxClaim = (db: Kysely<OutboxDatabase>, batch: number, publish: (rows: Array<Selectable<OutboxTable>>) => Promise<void>) => Promise<number>
 
-/**
- * One relay per database file (SQLite): read, publish, delete. Given the
- * service's group commit, the delete joins the writes of that turn instead
- * of paying an fsync of its own.
- */
-function claimInOrder (transact: Transact<OutboxDatabase> | undefined): OutboxClaim {
-  return async (db, batch, publish) => {
-    const rows = await db.selectFrom('outbox').selectAll().orderBy('id').limit(batch).execute()
-    if (rows.length === 0) return 0
-    await publish(rows)
-    // The rows read are exactly the ids from the first to the last: ids only
-    // grow (AUTOINCREMENT) and this relay is the file's only reader, so no
-    // other row can lie in between. A range is also one SQL text, where
-    // `IN (?, ?, …)` made one prepared statement per batch size.
-    const [first, last] = [rows[0]!.id, rows.at(-1)!.id]
-    const remove = async (q: Kysely<OutboxDatabase>): Promise<unknown> => await q.deleteFrom('outbox').where('id', '>=', first).where('id', '<=', last).execute()
-    if (transact === undefined) await remove(db)
-    else await transact(remove)
-    return rows.length
-  }
-}
-
 export interface RelayOptions {
   db: Kysely<OutboxDatabase>
   broker: Broker
   logger: Logger
   batch: number
   pollMs: number
-  /** Several relays on one database need a claim that locks (lib/storage/db.ts outboxClaim). */
-  claim?: OutboxClaim
-  /** The service's group commit (lib/storage/group-commit.ts), for the default claim's delete. */
-  transact?: Transact<OutboxDatabase>
+  /** How rows are taken and deleted for this database (lib/storage/outbox-claim.ts outboxClaim). */
+  claim: OutboxClaim
 }
 
 const BACKOFF_MAX_MS = 5000
@@ -117,7 +92,7 @@ export function createOutboxRelay (opts: RelayOptions): OutboxRelay {
     })
   }
 
-  const claim = opts.claim ?? claimInOrder(opts.transact)
+  const { claim } = opts
   async function publishBatch (): Promise<number> {
     pending = false
     const published = await claim(opts.db, opts.batch, async (rows) => {

@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import type { MessageName } from '../../contracts/messages.js'
-import type { Broker, BrokerMetrics, DeadLetterCause } from '../messaging/broker.js'
+import type { Broker } from '../messaging/broker.js'
+import type { BrokerMetrics, DeadLetterCause } from '../messaging/delivery.js'
 
 /** Seconds; from a cached read to a slow upstream. */
 export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -55,8 +56,7 @@ function zeroMessageCounters (registry: Registry): void {
 export interface MessagingSources {
   /** The service's database: its outbox table is read on every scrape. */
   db: Kysely<any>
-  /** undefined when the app runs without messaging (route tests). */
-  broker: Broker | undefined
+  broker: Broker
 }
 
 /** Gauges read at scrape time: outbox backlog and oldest row age, broker connection. */
@@ -95,7 +95,6 @@ export function watchMessaging (metrics: Metrics, { db, broker }: MessagingSourc
     registers,
     async collect () { await read(); this.set(lastAge) }
   })
-  if (broker === undefined) return
   zeroMessageCounters(metrics.registry)
   new Gauge({
     name: 'broker_connected',

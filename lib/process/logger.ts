@@ -1,12 +1,11 @@
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import pino, { type Logger, type StreamEntry } from 'pino'
+import type { ProcessEnvConfig } from './env-schema.js'
 
-export interface LoggerOptions {
+export interface LoggerOptions extends Pick<ProcessEnvConfig, 'LOG_DIR' | 'LOG_LEVEL' | 'LOG_STDOUT'> {
+  /** Names the log file, `<LOG_DIR>/<service>.log`. */
   service: string
-  LOG_DIR: string
-  LOG_LEVEL: string
-  LOG_STDOUT: 'auto' | 'pretty' | 'json' | 'off'
 }
 
 export interface ServiceLogger {

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { Logger } from 'pino'
 import type { App } from '../http/http-app.js'
+import type { ProcessEnvConfig } from './env-schema.js'
 import { createLogger } from './logger.js'
 
 export interface StartOptions {
@@ -33,14 +34,7 @@ export async function startService (opts: StartOptions): Promise<void> {
   app.log.info({ port, host: opts.host }, 'ready')
 }
 
-export interface ServiceConfig {
-  LOG_DIR: string
-  LOG_LEVEL: string
-  LOG_STDOUT: 'auto' | 'pretty' | 'json' | 'off'
-  SHUTDOWN_TIMEOUT_MS: number
-}
-
-export interface ServiceDefinition<C extends ServiceConfig> {
+export interface ServiceDefinition<C extends ProcessEnvConfig> {
   name: string
   loadConfig: () => C
   build: (config: C, logger: Logger) => Promise<App>
@@ -48,7 +42,7 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 }
 
 /** The whole of a service's server.ts: config (or exit naming the bad variable), logger, app, listen. */
-export async function runService<C extends ServiceConfig> (def: ServiceDefinition<C>): Promise<void> {
+export async function runService<C extends ProcessEnvConfig> (def: ServiceDefinition<C>): Promise<void> {
   let config: C
   try {
     config = def.loadConfig()

@@ -2,13 +2,13 @@ import { createRequire } from 'node:module'
 import type pg from 'pg'
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type RawBuilder } from 'kysely'
 import type { Logger } from 'pino'
-import type { OutboxClaim } from '../messaging/outbox-relay.js'
 import { openSqlite } from './sqlite.js'
 
 /*
  * Every difference between SQLite and PostgreSQL lives here; the stores and
  * migrations are the same Kysely code on both and ask this module when the
- * dialects differ (column types, row locks, advisory locks, the outbox claim).
+ * dialects differ (column types, row locks, advisory locks); the outbox claim
+ * (outbox-claim.ts) and the group commit (group-commit.ts) ask it too.
  */
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -146,27 +146,4 @@ function lockKey (name: string): number {
  */
 export async function lockForSetup (trx: Kysely<any>, name: string): Promise<void> {
   if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${lockKey(name)})`.execute(trx)
-}
-
-/* ---- outbox -------------------------------------------------------------- */
-
-/**
- * PostgreSQL: several relays (one per instance) share the table. Each claims
- * a batch with `FOR UPDATE SKIP LOCKED` in a transaction, publishes it and
- * deletes it before commit: no row is published by two relays at once, and a
- * relay never waits for another's batch. A relay that dies mid-batch rolls
- * back, and its rows go to the next claim.
- */
-const claimSkipLocked: OutboxClaim = async (db, batch, publish) =>
-  await db.transaction().execute(async (trx) => {
-    const rows = await trx.selectFrom('outbox').selectAll().orderBy('id').limit(batch).forUpdate().skipLocked().execute()
-    if (rows.length === 0) return 0
-    await publish(rows)
-    await trx.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
-    return rows.length
-  })
-
-/** How this database's relay claims outbox rows; undefined: the relay's default (SQLite: one relay per file). */
-export function outboxClaim (db: Kysely<any>): OutboxClaim | undefined {
-  return dialectOf(db) === 'postgres' ? claimSkipLocked : undefined
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Delivery, HandlerResult } from '../../lib/messaging/broker.js'
+import type { Delivery, HandlerResult } from '../../lib/messaging/delivery.js'
 import type { Procesador } from '../processor.js'
 import type { ProcesadosStore } from '../store/procesados-store.js'
 

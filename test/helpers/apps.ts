@@ -1,6 +1,7 @@
 import type t from 'tap'
 import pino from 'pino'
 import type { App } from '../../lib/http/http-app.js'
+import { createMemoryBroker, type MemoryBroker } from '../../lib/messaging/memory-broker.js'
 import { migrate, openDatabase, type DialectName } from '../../lib/storage/db.js'
 import { buildPagosApp } from '../../pagos/app.js'
 import { loadPagosConfig } from '../../pagos/config.js'
@@ -18,26 +19,35 @@ export type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 export const silent = pino({ level: 'silent' })
 
-/** usuarios on a fresh database in a test directory, without a broker; closed at teardown. */
-export async function usuariosApp (t: Test, env: Record<string, string> = {}): Promise<{ app: App, file: string }> {
+/**
+ * usuarios on a fresh database in a test directory, on an in-memory broker
+ * (connected unless the test passes one that is away: then the outbox keeps
+ * what it writes); closed at teardown.
+ */
+export async function usuariosApp (t: Test, env: Record<string, string> = {}, broker: MemoryBroker = createMemoryBroker()): Promise<{ app: App, file: string, broker: MemoryBroker }> {
   const dir = t.testdir()
   const file = `${dir}/usuarios.sqlite`
   const config = loadUsuariosConfig({ DATA_DIR: dir, LOG_DIR: dir, USUARIOS_DB_FILE: file, ...env })
-  const app = await buildUsuariosApp({ config, logger: silent, messaging: false })
+  const app = await buildUsuariosApp({ config, logger: silent, broker })
   t.teardown(async () => { await app.close() })
   await app.ready()
-  return { app, file }
+  return { app, file, broker }
 }
 
-/** pagos on a fresh database in a test directory, without a broker; closed at teardown. */
-export async function pagosApp (t: Test, env: Record<string, string> = {}): Promise<{ app: App, file: string }> {
+/** pagos on a fresh database in a test directory, on an in-memory broker (as usuariosApp); closed at teardown. */
+export async function pagosApp (t: Test, env: Record<string, string> = {}, broker: MemoryBroker = createMemoryBroker()): Promise<{ app: App, file: string, broker: MemoryBroker }> {
   const dir = t.testdir()
   const file = `${dir}/pagos.sqlite`
   const config = loadPagosConfig({ DATA_DIR: dir, LOG_DIR: dir, PAGOS_DB_FILE: file, ...env })
-  const app = await buildPagosApp({ config, logger: silent, messaging: false })
+  const app = await buildPagosApp({ config, logger: silent, broker })
   t.teardown(async () => { await app.close() })
   await app.ready()
-  return { app, file }
+  return { app, file, broker }
+}
+
+/** An in-memory broker that is away: publishes fail, so outbox rows stay where a test can read them. */
+export function brokerAway (): MemoryBroker {
+  return createMemoryBroker({ connected: false })
 }
 
 /** The dialects the store suites run against: both, unless SKIP_POSTGRES=1. */

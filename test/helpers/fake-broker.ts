@@ -1,7 +1,9 @@
 import type { Broker } from '../../lib/messaging/broker.js'
+import { createMemoryBroker } from '../../lib/messaging/memory-broker.js'
 
 /**
- * What an outbox relay needs of a broker, with every publish recorded.
+ * An in-memory broker whose publishes are recorded and can be held or made
+ * to fail, for outbox relay tests.
  * `hold()` makes publishes wait until `release()` (or fail on `release(err)`),
  * so a test can keep a relay in the middle of a batch.
  */
@@ -10,10 +12,10 @@ export function fakeBroker (opts: { delayMs?: number } = {}) {
   const calls = { n: 0 }
   let gate: { promise: Promise<void>, resolve: () => void, reject: (err: Error) => void } | undefined
   let failures = 0
-  const broker = {
-    onConnect: () => {},
-    isConnected: () => true,
-    async publishRaw (_name: string, _json: string, envelope: { messageId: string }) {
+  const memory = createMemoryBroker()
+  const broker: Broker = {
+    ...memory,
+    async publishRaw (name, json, envelope) {
       calls.n++
       if (gate !== undefined) await gate.promise
       if (opts.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.delayMs))
@@ -21,11 +23,12 @@ export function fakeBroker (opts: { delayMs?: number } = {}) {
         failures--
         throw new Error('broker away (fake)')
       }
+      await memory.publishRaw(name, json, envelope)
       published.push(envelope.messageId)
     }
   }
   return {
-    broker: broker as unknown as Broker,
+    broker,
     published,
     /** publishRaw calls, finished or not. */
     calls,

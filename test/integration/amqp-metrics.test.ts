@@ -52,5 +52,5 @@ t.test('the broker counts published, consumed, retried and dead-lettered message
   t.equal(sampleValue(m, 'messages_dead_lettered_total', { message: 'pago.solicitado', cause: 'rejected' }), 1)
   t.equal(sampleValue(m, 'messages_dead_lettered_total', { message: 'pago.solicitado', cause: 'invalid' }), 1)
   t.equal(sampleValue(m, 'messages_dead_lettered_total', { message: 'pago.solicitado', cause: 'exhausted' }), undefined)
-  t.equal(broker.deadLettered(), 2)
+  t.equal(await broker.deadLetterCount('pagos'), 2, 'both in the dead-letter queue')
 })

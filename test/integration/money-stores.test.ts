@@ -8,7 +8,7 @@ import type { App } from '../../lib/http/http-app.js'
 import { migrations } from '../../usuarios/store/migrations.js'
 import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
 import type { UsuariosDatabase } from '../../usuarios/store/schema.js'
-import { dialects, freshDatabaseUrl, openTestDb, usuariosApp, type Test } from '../helpers/apps.js'
+import { brokerAway, dialects, freshDatabaseUrl, openTestDb, usuariosApp, type Test } from '../helpers/apps.js'
 
 /*
  * Money through the real routes and stores, on SQLite and on PostgreSQL:
@@ -18,10 +18,10 @@ import { dialects, freshDatabaseUrl, openTestDb, usuariosApp, type Test } from '
  * path (issue 12).
  */
 
-/** usuarios (no broker) on a fresh database of the dialect, and a second handle on that database for the checks. */
+/** usuarios (broker away: the outbox keeps its rows) on a fresh database of the dialect, and a second handle on that database for the checks. */
 async function setup (t: Test, dialect: DialectName): Promise<{ app: App, db: Kysely<UsuariosDatabase> }> {
   const url = await freshDatabaseUrl(t, dialect, 'money')
-  const { app, file } = await usuariosApp(t, url === undefined ? {} : { USUARIOS_DATABASE_URL: url })
+  const { app, file } = await usuariosApp(t, url === undefined ? {} : { USUARIOS_DATABASE_URL: url }, brokerAway())
   const db = await openTestDb<UsuariosDatabase>(t, migrations, url === undefined ? { dialect: 'sqlite', file } : { dialect: 'postgres', url })
   return { app, db }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { Kysely } from 'kysely'
-import { outboxClaim } from '../../lib/storage/db.js'
+import { outboxClaim } from '../../lib/storage/outbox-claim.js'
 import { createOutboxRelay, type OutboxDatabase, type OutboxRelay } from '../../lib/messaging/outbox-relay.js'
 import { dialects, freshDatabaseUrl, openTestDb, silent, usuariosDb, type Test } from '../helpers/apps.js'
 import { fakeBroker } from '../helpers/fake-broker.js'
@@ -33,7 +33,7 @@ function relay (t: Test, db: OutboxDb, broker: ReturnType<typeof fakeBroker>, ba
 for (const dialect of dialects) {
   t.test(dialect, async (t) => {
     t.test('a relay publishes every row once, in id order, and deletes it after the confirm', async (t) => {
-      const db = await usuariosDb(t, dialect) as unknown as OutboxDb
+      const db: OutboxDb = await usuariosDb(t, dialect)
       const ids = await addRows(db, 120)
       const broker = fakeBroker()
       relay(t, db, broker).start()
@@ -42,7 +42,7 @@ for (const dialect of dialects) {
     })
 
     t.test('a publish that fails leaves the rows for the next round', async (t) => {
-      const db = await usuariosDb(t, dialect) as unknown as OutboxDb
+      const db: OutboxDb = await usuariosDb(t, dialect)
       const ids = await addRows(db, 30)
       const broker = fakeBroker()
       broker.failNext(5)

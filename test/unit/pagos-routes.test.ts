@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { decodeMessage, type PagoSolicitadoV1 } from '../../contracts/messages.js'
 import { createProcesadosStore } from '../../pagos/store/procesados-store.js'
-import { assertJsonError, pagosApp, pagosDb } from '../helpers/apps.js'
+import { assertJsonError, brokerAway, pagosApp, pagosDb } from '../helpers/apps.js'
 
 function solicitud (usuarioId: number, montoCentimos: number, concepto: string | null = null): PagoSolicitadoV1 {
   return { tipo: 'pago.solicitado', version: 1, pagoId: randomUUID(), usuarioId, montoCentimos, concepto, solicitadoEn: new Date().toISOString() }
@@ -15,7 +15,7 @@ t.test('GET /pagos/status says the service runs, with real figures', async (t) =
   const body = res.json()
   t.equal(body.mensaje, 'Microservicio de pagos activo')
   t.equal(body.status, 'running')
-  t.same(body.broker, { conectado: false }, 'no broker when messaging is off')
+  t.same(body.broker, { conectado: true }, 'the (in-memory) broker is connected')
   for (const figure of ['procesados', 'fallidos', 'deadLetter', 'outboxPendientes', 'uptimeSegundos']) {
     t.type(body[figure], 'number', `${figure} is a number`)
   }
@@ -41,7 +41,8 @@ t.test('a payment pagos never saw is a 404; a non-uuid is a 400', async (t) => {
 })
 
 t.test('recorded results are shown and listed', async (t) => {
-  const { app, file } = await pagosApp(t)
+  // Broker away: the outbox keeps the results for the test to read.
+  const { app, file } = await pagosApp(t, {}, brokerAway())
   const store = createProcesadosStore(await pagosDb(t, file), () => {})
   const recibido = new Date().toISOString()
   const ok1 = solicitud(1, 2500, 'Libro')
@@ -128,7 +129,7 @@ t.test('pagos health and unknown routes', async (t) => {
   t.equal((await app.inject('/health/live')).statusCode, 200)
   const ready = await app.inject('/health/ready')
   t.equal(ready.statusCode, 200)
-  t.match(ready.json(), { status: 'ok', servicio: 'pagos', baseDeDatos: 'ok', broker: 'deshabilitado' })
+  t.match(ready.json(), { status: 'ok', servicio: 'pagos', baseDeDatos: 'ok', broker: 'conectado' })
   const body = assertJsonError(t, await app.inject('/usuarios/1'), 404, 'route of another service')
   t.equal(body.error, 'Ruta no encontrada')
 })

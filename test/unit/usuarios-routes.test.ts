@@ -397,7 +397,7 @@ t.test('health', async (t) => {
   t.same(live.json(), { status: 'ok' })
   const ready = await app.inject('/health/ready')
   t.equal(ready.statusCode, 200)
-  t.match(ready.json(), { status: 'ok', servicio: 'usuarios', baseDeDatos: 'ok', broker: 'deshabilitado' })
+  t.match(ready.json(), { status: 'ok', servicio: 'usuarios', baseDeDatos: 'ok', broker: 'conectado' })
 })
 
 t.test('x-request-id', async (t) => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Delivery, HandlerResult } from '../../lib/messaging/broker.js'
+import type { Delivery, HandlerResult } from '../../lib/messaging/delivery.js'
 import type { CuentaPagosStore } from '../store/cuenta-pagos-store.js'
 
 /** Finalises or refunds a payment; knows nothing of AMQP. */

@@ -1,0 +1,134 @@
+import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client'
+import type { Logger } from 'pino'
+import { decodeMessage, type MessageName } from '../../contracts/messages.js'
+import { Subscriptions, type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
+import { rawBody, type CheckedPublisher } from './amqp-publisher.js'
+import type { Declarations } from './amqp-topology.js'
+import { ATTEMPTS_HEADER, REASON_HEADER, type BrokerMetrics, type DeadLetterCause, type Handler } from './delivery.js'
+import { settle, type RetryPolicy } from './retry-policy.js'
+
+export interface AmqpConsumersOptions {
+  connection: Connection
+  publisher: CheckedPublisher
+  topology: Topology
+  declarations: Declarations
+  /** Unacked deliveries per consumer, and handlers run at once. */
+  prefetch: number
+  policy: RetryPolicy
+  metrics?: BrokerMetrics
+  log: Logger
+}
+
+export interface AmqpConsumers {
+  consume: <N extends MessageName>(consumer: ConsumerName, handler: Handler<N>) => void
+  /** Depth of a consumer's dead-letter queue; the last depth seen while the broker is away. */
+  deadLetterCount: (consumer: ConsumerName) => Promise<number>
+  /** Closes every consumer; in-flight handlers finish and are acked first. */
+  stop: () => Promise<void>
+}
+
+function attemptsOf (msg: AsyncMessage): number {
+  const n = Number(msg.headers?.[ATTEMPTS_HEADER] ?? 0)
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
+
+/**
+ * The work-queue consumers and their retry policy (retry-policy.ts): a
+ * retry is a copy in the queue's `.retry` queue with a per-message TTL, a
+ * dead letter a copy in its `.dlq` with the reason in REASON_HEADER; the
+ * delivery is acked only once that copy is confirmed.
+ */
+export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers {
+  const { connection, publisher, topology: t, declarations: decl, log } = opts
+  const consumers: Consumer[] = []
+  const lastDepth = new Map<ConsumerName, number>()
+
+  async function deadLetter (q: QueueTopology, msg: AsyncMessage, reason: string, cause: DeadLetterCause): Promise<void> {
+    await publisher.send({
+      exchange: t.deadLetterExchange,
+      routingKey: q.deadLetterQueue,
+      messageId: msg.messageId ?? 'sin-id',
+      correlationId: msg.correlationId,
+      type: msg.type,
+      contentType: msg.contentType ?? 'application/octet-stream',
+      headers: {
+        ...msg.headers,
+        [REASON_HEADER]: reason,
+        'x-cola-original': q.queue,
+        'x-dead-lettered-at': new Date().toISOString()
+      }
+    }, rawBody(msg))
+    opts.metrics?.deadLettered(q.routingKey, cause)
+    log.error({ queue: q.queue, messageId: msg.messageId, correlationId: msg.correlationId, motivo: reason }, 'message dead-lettered')
+  }
+
+  /** A transient failure: back to the work queue after `delay` ms. */
+  async function retryLater (q: QueueTopology, msg: AsyncMessage, attempt: number, delay: number, err: unknown): Promise<void> {
+    await publisher.send({
+      exchange: '',
+      routingKey: q.retryQueue,
+      messageId: msg.messageId ?? 'sin-id',
+      correlationId: msg.correlationId,
+      type: msg.type,
+      contentType: msg.contentType,
+      expiration: String(delay),
+      headers: { ...msg.headers, [ATTEMPTS_HEADER]: attempt }
+    }, rawBody(msg))
+    opts.metrics?.retried(q.routingKey)
+    log.warn({ err, queue: q.queue, messageId: msg.messageId, attempt, retryInMs: delay }, 'handler failed, retry scheduled')
+  }
+
+  return {
+    consume (consumer, handler) {
+      const name = Subscriptions[consumer]
+      const q = t.queues[consumer]
+      const sub = connection.createConsumer({
+        queue: q.queue,
+        queueOptions: decl.queues.find((d) => d.queue === q.queue),
+        qos: { prefetchCount: opts.prefetch },
+        concurrency: opts.prefetch,
+        requeue: true,
+        exchanges: decl.exchanges,
+        queueBindings: decl.queueBindings.filter((b) => b.queue === q.queue)
+      }, async (msg) => {
+        // Whatever happens below is settled by publishing (retry or dead
+        // letter) and then acking; if that publish fails the broker is away
+        // and the nack returns the message to the queue.
+        const decoded = decodeMessage(name, rawBody(msg))
+        if (!decoded.ok) {
+          await deadLetter(q, msg, decoded.reason, 'invalid')
+          opts.metrics?.consumed(name)
+          return ConsumerStatus.ACK
+        }
+        const attempt = attemptsOf(msg) + 1
+        // A refusal is dead-lettered inside the handler's turn: if that
+        // publish fails, the delivery counts as a transient failure.
+        const refusing: Handler<typeof name> = async (delivery) => {
+          const result = await handler(delivery as never)
+          if ('deadLetter' in result) await deadLetter(q, msg, result.deadLetter, 'rejected')
+          return { ack: true }
+        }
+        const outcome = await settle(refusing, { message: decoded.message, messageId: msg.messageId, correlationId: msg.correlationId, attempt }, opts.policy)
+        if ('deadLetter' in outcome) await deadLetter(q, msg, outcome.deadLetter, outcome.cause)
+        else if ('retryInMs' in outcome) await retryLater(q, msg, attempt, outcome.retryInMs, outcome.error)
+        opts.metrics?.consumed(name)
+        return ConsumerStatus.ACK
+      })
+      sub.on('error', (err) => log.warn({ err, consumer }, 'consumer error'))
+      sub.on('ready', () => log.info({ queue: q.queue }, 'consuming'))
+      consumers.push(sub)
+    },
+    async deadLetterCount (consumer) {
+      if (connection.ready) {
+        try {
+          const ok = await connection.queueDeclare({ queue: t.queues[consumer].deadLetterQueue, passive: true })
+          lastDepth.set(consumer, ok.messageCount)
+        } catch { /* keep the last figure */ }
+      }
+      return lastDepth.get(consumer) ?? 0
+    },
+    async stop () {
+      await Promise.all(consumers.map(async (c) => await c.close()))
+    }
+  }
+}

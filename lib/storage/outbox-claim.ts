@@ -1,0 +1,57 @@
+import type { Kysely } from 'kysely'
+import type { OutboxClaim, OutboxDatabase } from '../messaging/outbox-relay.js'
+import { dialectOf } from './db.js'
+import type { Transact } from './group-commit.js'
+
+/*
+ * How a relay takes rows from its database's outbox: the two dialects need
+ * two claims (one relay per SQLite file; several relays on one PostgreSQL
+ * database).
+ */
+
+/**
+ * SQLite, one relay per database file: read, publish, delete. Given the
+ * service's group commit, the delete joins the writes of that turn instead
+ * of paying an fsync of its own.
+ */
+function claimInOrder (transact: Transact<OutboxDatabase> | undefined): OutboxClaim {
+  return async (db, batch, publish) => {
+    const rows = await db.selectFrom('outbox').selectAll().orderBy('id').limit(batch).execute()
+    if (rows.length === 0) return 0
+    await publish(rows)
+    // The rows read are exactly the ids from the first to the last: ids only
+    // grow (AUTOINCREMENT) and this relay is the file's only reader, so no
+    // other row can lie in between. A range is also one SQL text, where
+    // `IN (?, ?, …)` made one prepared statement per batch size.
+    const [first, last] = [rows[0]!.id, rows.at(-1)!.id]
+    const remove = async (q: Kysely<OutboxDatabase>): Promise<unknown> => await q.deleteFrom('outbox').where('id', '>=', first).where('id', '<=', last).execute()
+    if (transact === undefined) await remove(db)
+    else await transact(remove)
+    return rows.length
+  }
+}
+
+/**
+ * PostgreSQL: several relays (one per instance) share the table. Each claims
+ * a batch with `FOR UPDATE SKIP LOCKED` in a transaction, publishes it and
+ * deletes it before commit: no row is published by two relays at once, and a
+ * relay never waits for another's batch. A relay that dies mid-batch rolls
+ * back, and its rows go to the next claim.
+ */
+const claimSkipLocked: OutboxClaim = async (db, batch, publish) =>
+  await db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom('outbox').selectAll().orderBy('id').limit(batch).forUpdate().skipLocked().execute()
+    if (rows.length === 0) return 0
+    await publish(rows)
+    await trx.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
+    return rows.length
+  })
+
+/**
+ * How this database's relay claims outbox rows. `transact` (the service's
+ * group commit, lib/storage/group-commit.ts) is used on SQLite only, so that
+ * the relay's delete shares an fsync with the payment writes of its turn.
+ */
+export function outboxClaim (db: Kysely<OutboxDatabase>, transact?: Transact<OutboxDatabase>): OutboxClaim {
+  return dialectOf(db) === 'postgres' ? claimSkipLocked : claimInOrder(transact)
+}

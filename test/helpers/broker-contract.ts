@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto'
+import type { Test } from './apps.js'
+import { waitFor } from './poll.js'
+import { MessageExamples } from '../../contracts/asyncapi.js'
+import type { MessageName, PagoSolicitadoV1 } from '../../contracts/messages.js'
+import type { ConsumerName } from '../../contracts/topology.js'
+import type { Broker } from '../../lib/messaging/broker.js'
+import { UnroutableError, type Delivery } from '../../lib/messaging/delivery.js'
+
+/** A broker under test, and a way to read its dead-letter queue that the Broker interface does not offer. */
+export interface BrokerUnderTest {
+  broker: Broker
+  /** What waits in a consumer's dead-letter queue, with the reason each carries. */
+  deadLetters: (consumer: ConsumerName) => Promise<Array<{ messageId: string | undefined, reason: string }>>
+}
+
+/** Builds a fresh broker (its own queues) with these settings, ready to publish; closed and cleaned up at the test's teardown. */
+export type MakeBroker = (t: Test, opts: { maxAttempts: number, retryDelayMs: number }) => Promise<BrokerUnderTest>
+
+function solicitado (concepto: string): { json: string, pagoId: string } {
+  const pagoId = randomUUID()
+  const example = MessageExamples['pago.solicitado'] as PagoSolicitadoV1
+  return { json: JSON.stringify({ ...example, pagoId, concepto }), pagoId }
+}
+
+/** Resolves once `gate.open()` is called. */
+function gate (): { wait: Promise<void>, open: () => void } {
+  let open!: () => void
+  const wait = new Promise<void>((resolve) => { open = resolve })
+  return { wait, open }
+}
+
+const settle = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/**
+ * One behaviour for every Broker (as node-ts/bus holds its transports to one
+ * suite): what a service relies on when it publishes and consumes.
+ */
+export function brokerContract (t: Test, make: MakeBroker): void {
+  const defaults = { maxAttempts: 3, retryDelayMs: 10 }
+
+  t.test('a published message reaches the consumer of its name, once, with its envelope', async (t) => {
+    const { broker, deadLetters } = await make(t, defaults)
+    const seen: Array<Delivery<'pago.solicitado'>> = []
+    broker.consume('pagos', async (d: Delivery<'pago.solicitado'>) => { seen.push(d); return { ack: true } })
+    const m = solicitado('contrato')
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId, correlationId: 'req-contrato' })
+    await waitFor('delivery', () => seen.length === 1)
+    await settle(100)
+    t.equal(seen.length, 1, 'delivered once (acked, not redelivered)')
+    t.match(seen[0], { messageId: m.pagoId, correlationId: 'req-contrato', attempt: 1, message: { pagoId: m.pagoId, concepto: 'contrato' } })
+    t.equal(await broker.deadLetterCount('pagos'), 0, 'nothing dead-lettered')
+    t.same(await deadLetters('pagos'), [])
+  })
+
+  t.test('a message the handler refuses is dead-lettered with its reason, and counted', async (t) => {
+    const { broker, deadLetters } = await make(t, defaults)
+    let calls = 0
+    broker.consume('pagos', async () => { calls++; return { deadLetter: 'rechazado por el contrato' } })
+    const m = solicitado('rechazar')
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    await waitFor('dead letter counted', async () => await broker.deadLetterCount('pagos') === 1)
+    t.equal(calls, 1, 'the handler saw it once')
+    t.same(await deadLetters('pagos'), [{ messageId: m.pagoId, reason: 'rechazado por el contrato' }])
+  })
+
+  t.test('a body that fails its contract is dead-lettered without reaching the handler', async (t) => {
+    const { broker, deadLetters } = await make(t, defaults)
+    let calls = 0
+    broker.consume('pagos', async () => { calls++; return { ack: true } })
+    const id = randomUUID()
+    await broker.publishRaw('pago.solicitado', '{"tipo":"pago.solicitado","version":99}', { messageId: id })
+    await waitFor('dead letter counted', async () => await broker.deadLetterCount('pagos') === 1)
+    t.equal(calls, 0, 'the handler never saw it')
+    const [dead] = await deadLetters('pagos')
+    t.equal(dead?.messageId, id)
+    t.match(dead?.reason, /^contract pago\.solicitado v1/)
+  })
+
+  t.test('a handler that throws gets the message again, attempt counted, until it succeeds', async (t) => {
+    const { broker } = await make(t, defaults)
+    const attempts: number[] = []
+    broker.consume('pagos', async (d) => {
+      attempts.push(d.attempt)
+      if (d.attempt === 1) throw new Error('fallo transitorio de prueba')
+      return { ack: true }
+    })
+    const m = solicitado('reintentar')
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    await waitFor('second attempt', () => attempts.length === 2)
+    await settle(100)
+    t.same(attempts, [1, 2], 'one retry, then acked')
+    t.equal(await broker.deadLetterCount('pagos'), 0)
+  })
+
+  t.test('a handler that keeps throwing is dead-lettered after maxAttempts, saying why', async (t) => {
+    const { broker, deadLetters } = await make(t, defaults)
+    const attempts: number[] = []
+    broker.consume('pagos', async (d) => { attempts.push(d.attempt); throw new Error('siempre falla') })
+    const m = solicitado('agotar')
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    await waitFor('dead letter counted', async () => await broker.deadLetterCount('pagos') === 1)
+    t.same(attempts, [1, 2, 3], 'maxAttempts deliveries')
+    const [dead] = await deadLetters('pagos')
+    t.equal(dead?.messageId, m.pagoId)
+    t.match(dead?.reason, /fallo transitorio tras 3 intentos: siempre falla/)
+  })
+
+  t.test('a message no queue takes is refused: the publish rejects', async (t) => {
+    const { broker } = await make(t, defaults)
+    await t.rejects(broker.publishRaw('pago.desconocido' as MessageName, '{}', { messageId: randomUUID() }), UnroutableError)
+  })
+
+  t.test('stopConsuming lets the handler in flight finish, then takes nothing more', async (t) => {
+    const { broker } = await make(t, defaults)
+    const entered = gate()
+    const release = gate()
+    const finished: string[] = []
+    const started: string[] = []
+    broker.consume('pagos', async (d: Delivery<'pago.solicitado'>) => {
+      started.push(d.message.pagoId)
+      entered.open()
+      await release.wait
+      finished.push(d.message.pagoId)
+      return { ack: true }
+    })
+    const first = solicitado('en-vuelo')
+    await broker.publishRaw('pago.solicitado', first.json, { messageId: first.pagoId })
+    await entered.wait
+    let stopped = false
+    const stopping = broker.stopConsuming().then(() => { stopped = true })
+    await settle(50)
+    t.notOk(stopped, 'stopConsuming waits for the handler in flight')
+    release.open()
+    await stopping
+    t.same(finished, [first.pagoId], 'the handler in flight finished')
+    const later = solicitado('despues')
+    await broker.publishRaw('pago.solicitado', later.json, { messageId: later.pagoId })
+    await settle(200)
+    t.same(started, [first.pagoId], 'nothing taken after stopConsuming')
+  })
+}
