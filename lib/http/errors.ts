@@ -77,8 +77,8 @@ export const FRAMEWORK_ERRORS: Record<string, new () => { message: string, code:
 
 /** The catalogue's answer for a Fastify error: its body (`{error, code}`), or undefined for one it does not know. */
 export function frameworkErrorBody (code: string): { error: string, code: string } | undefined {
-  const known = FRAMEWORK_ERRORS[code]
-  return known === undefined ? undefined : errorBody(new known())
+  const Known = FRAMEWORK_ERRORS[code]
+  return Known === undefined ? undefined : errorBody(new Known())
 }
 
 /** The JSON body every error answer has: `{error, code}` (Spanish message, stable code). */

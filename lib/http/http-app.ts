@@ -262,10 +262,19 @@ export function firstInvalidUtf8 (b: Uint8Array): number {
     let more: number
     let lo = 0x80
     let hi = 0xbf
-    if (c >= 0xc2 && c <= 0xdf) more = 1
-    else if (c >= 0xe0 && c <= 0xef) { more = 2; if (c === 0xe0) lo = 0xa0; if (c === 0xed) hi = 0x9f }
-    else if (c >= 0xf0 && c <= 0xf4) { more = 3; if (c === 0xf0) lo = 0x90; if (c === 0xf4) hi = 0x8f }
-    else return i
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2
+      if (c === 0xe0) lo = 0xa0
+      if (c === 0xed) hi = 0x9f
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3
+      if (c === 0xf0) lo = 0x90
+      if (c === 0xf4) hi = 0x8f
+    } else {
+      return i
+    }
     if (i + more >= b.length) return i
     const second = b[i + 1]!
     if (second < lo || second > hi) return i
