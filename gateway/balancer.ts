@@ -10,8 +10,6 @@ export interface Instance {
   origin: string
   /** Epoch ms before which it is skipped; 0 when it is taken. */
   downUntil: number
-  /** Connections refused in a row. */
-  failures: number
   /** Requests sent to it since the gateway started. */
   requests: number
 }
@@ -38,7 +36,7 @@ export function parseUpstreamList (list: string): string[] {
  */
 export function createBalancer (urls: string[], cooldownMs: number, now: () => number = Date.now): Balancer {
   if (urls.length === 0) throw new Error('a service needs at least one instance URL')
-  const instances: Instance[] = urls.map((url) => ({ url, origin: new URL(url).origin, downUntil: 0, failures: 0, requests: 0 }))
+  const instances: Instance[] = urls.map((url) => ({ url, origin: new URL(url).origin, downUntil: 0, requests: 0 }))
   const byOrigin = new Map(instances.map((i) => [i.origin, i]))
   let next = 0
 
@@ -64,13 +62,11 @@ export function createBalancer (urls: string[], cooldownMs: number, now: () => n
     markDown (origin) {
       const i = byOrigin.get(origin)
       if (i === undefined) return
-      i.failures++
       i.downUntil = now() + cooldownMs
     },
     markUp (origin) {
       const i = byOrigin.get(origin)
       if (i === undefined) return
-      i.failures = 0
       i.downUntil = 0
     }
   }

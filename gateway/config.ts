@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { DEFAULT_PORTS } from '../contracts/system.js'
 import { loadConfig } from '../lib/process/config.js'
 import { CommonEnv, Port } from '../lib/process/env-schema.js'
 
@@ -13,10 +14,10 @@ export const GatewayEnvSchema = Type.Object({
   LOG_LEVEL,
   LOG_STDOUT,
   SHUTDOWN_TIMEOUT_MS,
-  GATEWAY_PORT: Port(5002),
+  GATEWAY_PORT: Port(DEFAULT_PORTS.gateway),
   GATEWAY_HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
-  USUARIOS_URL: UpstreamUrl('http://127.0.0.1:5004'),
-  PAGOS_URL: UpstreamUrl('http://127.0.0.1:5001'),
+  USUARIOS_URL: UpstreamUrl(`http://127.0.0.1:${DEFAULT_PORTS.usuarios}`),
+  PAGOS_URL: UpstreamUrl(`http://127.0.0.1:${DEFAULT_PORTS.pagos}`),
   /** Longest wait for an upstream's headers, and between two chunks of its body. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   /** Longest wait for each service's /health/ready answer. */

@@ -6,6 +6,7 @@ import { asyncApiDocument } from '../contracts/asyncapi.js'
 import type { Operation } from '../contracts/http/api.js'
 import { PagosOperations } from '../contracts/http/pagos-operations.js'
 import { UsuariosOperations } from '../contracts/http/usuarios-operations.js'
+import { DEFAULT_PORTS } from '../contracts/system.js'
 import { ErrorSchema } from '../contracts/http/common.js'
 import { buildOpenApiDocument, registerDocumentRoute, ServiceRouteDocs, type OpenApiDocument, type StandaloneRoute } from '../lib/http/openapi.js'
 import { GatewayHealthSchema } from './health.js'
@@ -17,7 +18,7 @@ import { GatewayHealthSchema } from './health.js'
  * at /asyncapi.json (shown as a page at /mensajes.html).
  */
 
-const DESCRIPTION = `La API pública del sistema de pagos, tal como la sirve el gateway (puerto 5002):
+const DESCRIPTION = `La API pública del sistema de pagos, tal como la sirve el gateway (puerto ${DEFAULT_PORTS.gateway}):
 \`/usuarios…\` va al servicio usuarios y \`/pagos…\` al servicio pagos.
 
 El dinero es un número JSON con como máximo 2 decimales (se guarda en céntimos enteros).

@@ -1,4 +1,4 @@
-import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../../contracts/money.js'
+import { HEADER_NAMES, MONEY, PATTERNS } from '../../contracts/http/field-words.js'
 import { errorBody, ValidationError } from './errors.js'
 
 /*
@@ -29,21 +29,6 @@ export interface ValidationAnswer {
 
 const INVALID = errorBody(new ValidationError())
 
-/** Every error on a money field says the money rule, whatever keyword failed (type, maximum, decimals). */
-const MONEY: Record<string, string> = {
-  monto: mensajeImporte('monto', { maximo: MONTO_MAXIMO }),
-  saldo: mensajeImporte('saldo', { cero: true, maximo: SALDO_MAXIMO })
-}
-
-/** What a `pattern` means, by field (paths, queries, headers). */
-const PATTERNS: Record<string, string> = {
-  usuarioId: 'debe ser un id numérico de usuario (1, 2, …)',
-  usuario: 'debe ser un id numérico de usuario (1, 2, …)',
-  limit: 'debe ser un número entero de 1 a 100',
-  offset: 'debe ser un número entero mayor o igual que 0',
-  'Idempotency-Key': 'solo admite caracteres ASCII visibles, sin espacios (1 a 200)'
-}
-
 const TYPES: Record<string, string> = {
   number: 'un número',
   integer: 'un número entero',
@@ -53,8 +38,6 @@ const TYPES: Record<string, string> = {
   array: 'una lista',
   null: 'null'
 }
-
-const HEADER_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-Key' }
 
 function fieldOf (issue: ValidationIssue, context: string | undefined): string | undefined {
   const missing = issue.keyword === 'required' ? (issue.params?.requiredProperties as string[] | undefined)?.[0] : undefined

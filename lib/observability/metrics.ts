@@ -2,13 +2,14 @@ import fp from 'fastify-plugin'
 import { sql, type Kysely } from 'kysely'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
-import type { MessageName } from '../../contracts/messages.js'
+import { Messages, type MessageName } from '../../contracts/messages.js'
 import type { Broker } from '../messaging/broker.js'
 import type { BrokerMetrics, DeadLetterCause } from '../messaging/delivery.js'
 
 /** Seconds; from a cached read to a slow upstream. */
 export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-const MESSAGES: MessageName[] = ['pago.solicitado', 'pago.procesado']
+/** Every message of the contracts, so that each counter starts at 0. */
+const MESSAGES = Object.keys(Messages) as MessageName[]
 const CAUSES: DeadLetterCause[] = ['invalid', 'rejected', 'exhausted']
 
 /**
