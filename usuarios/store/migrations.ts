@@ -71,5 +71,25 @@ export const migrations: Record<string, Migration> = {
     async down (db: Kysely<any>) {
       await db.schema.alterTable('pagos').renameColumn('correlation_id', 'request_id').execute()
     }
+  },
+  '0004_movimientos': {
+    // The account statement: one row per change of a saldo, written in the
+    // transaction that changes it (usuarios/store/movimientos.ts).
+    async up (db: Kysely<any>) {
+      const cents = int64(db)
+      await db.schema.createTable('movimientos')
+        .addColumn('id', ...serialKey(db))
+        .addColumn('usuario_id', int64(db), (c) => c.notNull().references('usuarios.id'))
+        .addColumn('tipo', 'text', (c) => c.notNull().check(sql`tipo in ('alta', 'recarga', 'pago', 'devolucion', 'reembolso')`))
+        .addColumn('monto_centimos', cents, (c) => c.notNull())
+        .addColumn('saldo_centimos', cents, (c) => c.notNull().check(sql`saldo_centimos >= 0`))
+        .addColumn('referencia', 'text')
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('movimientos_usuario').on('movimientos').columns(['usuario_id', 'id']).execute()
+    },
+    async down (db: Kysely<any>) {
+      await db.schema.dropTable('movimientos').execute()
+    }
   }
 }

@@ -34,6 +34,26 @@ export interface CuentaPagosTable {
   reenviado_en: ColumnType<string | null, string | null | undefined, string | null>
 }
 
+/** What changed a saldo (README, the account statement). */
+export type TipoMovimiento = 'alta' | 'recarga' | 'pago' | 'devolucion' | 'reembolso'
+
+/**
+ * One change of a saldo: `monto_centimos` signed (a pago is negative),
+ * `saldo_centimos` the saldo right after it, `referencia` the payment,
+ * top-up or refund id (null for `alta`). Rows of one usuario are written
+ * under its row lock, so `id` orders them and each `saldo_centimos` is the
+ * running sum.
+ */
+export interface MovimientosTable {
+  id: Generated<number>
+  usuario_id: number
+  tipo: TipoMovimiento
+  monto_centimos: number
+  saldo_centimos: number
+  referencia: string | null
+  creado_en: string
+}
+
 /**
  * An answer kept so that a retried request gets it again instead of acting
  * twice: `clave` is the client's Idempotency-Key, `huella` the request's
@@ -53,6 +73,7 @@ export interface UsuariosDatabase {
   usuarios: UsuariosTable
   recargas: RecargasTable
   pagos: CuentaPagosTable
+  movimientos: MovimientosTable
   idempotencia: IdempotencyTable
   outbox: OutboxTable
 }
