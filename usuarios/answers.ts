@@ -1,8 +1,7 @@
 import type { PagarResponse, RecargarResponse, SaldoInsuficiente, SaldoMaximoSuperado } from '../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO } from '../contracts/money.js'
 import { SaldoInsuficienteError, SaldoMaximoSuperadoError } from './errors.js'
-import type { Accepted, InsufficientFunds } from './store/cuenta-pagos-store.js'
-import type { SaldoMaximoExceeded, ToppedUp } from './store/cuentas-store.js'
+import type { Accepted, InsufficientFunds, SaldoMaximoExceeded, ToppedUp } from './store/outcomes.js'
 
 /*
  * The HTTP answer (status and JSON body) of each outcome of pagar and

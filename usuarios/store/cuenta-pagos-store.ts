@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { EstadoPago } from '../../contracts/http/common.js'
-import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
+import type { PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
+import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
 
@@ -24,12 +25,6 @@ export interface PagoRequest {
   correlationId: string | null
   idempotencyKey?: string
 }
-
-/** Debited and recorded `pendiente`; `usuario` shows the balance after the debit (API views, money). */
-export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoUsuario }
-/** The balance does not cover the amount (both integer cents): nothing changed. */
-export interface InsufficientFunds { kind: 'insufficient-funds', saldoCentimos: number, montoCentimos: number }
-export interface UsuarioNotFound { kind: 'usuario-not-found' }
 
 export type PagarOutcome = Accepted | InsufficientFunds | UsuarioNotFound | Replayed | KeyReused
 

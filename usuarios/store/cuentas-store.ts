@@ -1,11 +1,11 @@
 import { sql, type Expression, type SqlBool, type Transaction } from 'kysely'
-import type { RecargarResponse, Usuario } from '../../contracts/http/usuarios.js'
+import type { Usuario } from '../../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
 import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/storage/db.js'
 import { recargarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import type { UsuariosDatabase, UsuariosDb } from './schema.js'
-import type { UsuarioNotFound } from './cuenta-pagos-store.js'
+import type { SaldoMaximoExceeded, ToppedUp, UsuarioNotFound } from './outcomes.js'
 import { toUsuario } from './views.js'
 
 /** The two users of the original demo, created on the first start of an empty database. */
@@ -28,11 +28,6 @@ const pendienteCentimos = sql<number>`coalesce((select sum(p.monto_centimos) fro
 export function fitsSaldoMaximo (montoCentimos: number): Expression<SqlBool> {
   return sql<SqlBool>`saldo_centimos + ${pendienteCentimos} + ${centimosSql(montoCentimos)} <= ${centimosSql(SALDO_MAXIMO_CENTIMOS)}`
 }
-
-/** Topped up; `usuario` shows the new balance (API views, money). */
-export interface ToppedUp { kind: 'topped-up', usuario: Usuario, recarga: RecargarResponse['recarga'] }
-/** saldo + pending payments + monto would pass SALDO_MAXIMO (all integer cents): nothing changed. */
-export interface SaldoMaximoExceeded { kind: 'saldo-maximo-exceeded', saldoCentimos: number, pendienteCentimos: number, montoCentimos: number }
 
 export type RecargarOutcome = ToppedUp | SaldoMaximoExceeded | UsuarioNotFound | Replayed | KeyReused
 
