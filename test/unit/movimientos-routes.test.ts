@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { App } from '../../lib/http/http-app.js'
+import { gatewayOpenApiDocument } from '../../gateway/docs.js'
 import { createMemoryBroker } from '../../lib/messaging/memory-broker.js'
 import { csvField, prefersCsv } from '../../usuarios/routes/movimientos.js'
 import { checkStatement, statementRow } from '../../usuarios/statement.js'
@@ -152,4 +153,18 @@ t.test('CSV fields are quoted as RFC 4180 says', async (t) => {
   t.equal(csvField('a,b'), '"a,b"')
   t.equal(csvField('say "hi"'), '"say ""hi"""')
   t.equal(csvField('two\nlines'), '"two\nlines"')
+})
+
+t.test('the OpenAPI documents of usuarios and the gateway show the statement, JSON and CSV', async (t) => {
+  const { app } = await usuariosApp(t)
+  const own = (await app.inject('/openapi.json')).json()
+  const merged = await gatewayOpenApiDocument(false)
+  for (const [name, doc] of [['usuarios', own], ['gateway', merged]] as const) {
+    const op = doc.paths['/usuarios/{usuarioId}/movimientos']?.get
+    t.equal(op?.operationId, 'listarMovimientos', `${name}: listed`)
+    t.ok(op?.responses['200'].content['application/json'], `${name}: a JSON 200`)
+    t.match(op?.responses['200'].content['text/csv'], { schema: { type: 'string' }, example: /^id,tipo,monto,saldo,fecha,referencia\r\n/ }, `${name}: a CSV 200`)
+    t.ok(op?.responses['400'] !== undefined && op?.responses['404'] !== undefined, `${name}: 400 and 404`)
+    t.ok(op?.parameters.some((p: any) => p.name === 'cursor' && p.in === 'query'), `${name}: the cursor parameter`)
+  }
 })
