@@ -10,10 +10,12 @@ import { countPagos, watchOverdue } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
 import { startResendSweep } from './resend-sweep.js'
 import { registerCuentaPagosRoutes } from './routes/cuenta-pagos.js'
+import { registerMovimientosRoutes } from './routes/movimientos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
 import { createCuentasStore } from './store/cuentas-store.js'
 import { purgeIdempotencyKeys } from './store/idempotency.js'
 import { migrations } from './store/migrations.js'
+import { createMovimientosStore } from './store/movimientos.js'
 import { createCuentaPagosStore } from './store/cuenta-pagos-store.js'
 import { createResendStore } from './store/resend-store.js'
 import type { UsuariosDatabase } from './store/schema.js'
@@ -67,6 +69,7 @@ export async function buildUsuariosApp ({ config, logger, broker }: UsuariosAppO
         routes (app) {
           registerUsuariosRoutes(app, cuentas)
           registerCuentaPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
+          registerMovimientosRoutes(app, createMovimientosStore(db))
         },
         async start () {
           await purge()

@@ -32,6 +32,11 @@ export interface Operation<S extends RouteSchema = RouteSchema> {
   tag: ApiTagName
   schema: S
   examples?: { body?: unknown, response?: Record<number, unknown> }
+  /**
+   * Other media types an answer may take besides JSON, by status (chosen by
+   * the request's `Accept`, e.g. `text/csv`): what it is, and an example as text.
+   */
+  media?: Record<number, Record<string, { description: string, example: string }>>
   /** OpenAPI links per status: where a client (or a stateful fuzzer) goes next with what this answer gave. */
   links?: Record<number, Record<string, OperationLink>>
 }

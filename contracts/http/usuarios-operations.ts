@@ -2,6 +2,7 @@ import { MONTO_MAXIMO, SALDO_MAXIMO, mensajeImporte } from '../money.js'
 import { ErrorSchema, IdempotencyHeadersSchema, PaginationQuerySchema } from './common.js'
 import { operation, type Operation } from './api.js'
 import { EXAMPLE_PAGO_ID, EXAMPLE_T0, EXAMPLE_T1 } from './examples.js'
+import { MovimientosOperations } from './movimientos-operations.js'
 import {
   CrearUsuarioBodySchema, ListaPagosUsuarioQuerySchema, ListaPagosUsuarioSchema, ListaUsuariosSchema, PagarBodySchema,
   PagarHeadersSchema, PagarResponseSchema, PagoParamsSchema, PagoUsuarioSchema, RecargarBodySchema, RecargarResponseSchema,
@@ -143,4 +144,4 @@ export const UsuariosApi = {
 }
 
 /** usuarios' operations in the order its document and the gateway's list them. */
-export const UsuariosOperations: Operation[] = Object.values(UsuariosApi)
+export const UsuariosOperations: Operation[] = [...Object.values(UsuariosApi), ...MovimientosOperations]

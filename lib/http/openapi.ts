@@ -30,6 +30,7 @@ export interface OperationDoc {
   examples?: Operation['examples']
   security?: Array<Record<string, string[]>>
   links?: Operation['links']
+  media?: Operation['media']
 }
 
 /*
@@ -116,16 +117,22 @@ function swaggerOptions (info: DocumentInfo, docs: Map<string, OperationDoc>, co
 
 /**
  * What @fastify/swagger has no place for, put on each operation afterwards:
- * links (by operationId), and an optional request body where no field of it
+ * links and other media types of an answer (by operationId), and an optional request body where no field of it
  * is required (swagger marks every body required; lib/http/http-app.ts validates a
  * missing body as `{}`, so a POST with no body is valid where no field is required).
  */
 function withLinks (document: Record<string, any>, docs: Map<string, OperationDoc>): Record<string, any> {
   const byId = new Map([...docs.values()].filter((d) => d.operationId !== undefined && d.links !== undefined).map((d) => [d.operationId!, d.links!]))
+  const mediaById = new Map([...docs.values()].filter((d) => d.operationId !== undefined && d.media !== undefined).map((d) => [d.operationId!, d.media!]))
   for (const item of Object.values<Record<string, any>>(document.paths ?? {})) {
     for (const op of Object.values<any>(item)) {
       const body = op?.requestBody?.content?.['application/json']?.schema
       if (body !== undefined && !(Array.isArray(body.required) && body.required.length > 0)) op.requestBody.required = false
+      for (const [code, types] of Object.entries(mediaById.get(op?.operationId) ?? {})) {
+        const response = op.responses?.[code]
+        if (response === undefined) continue
+        for (const [type, m] of Object.entries(types)) response.content = { ...response.content, [type]: { schema: { type: 'string', description: m.description }, example: m.example } }
+      }
       const links = byId.get(op?.operationId)
       if (links === undefined) continue
       for (const [code, set] of Object.entries(links)) if (op.responses?.[code] !== undefined) op.responses[code].links = set

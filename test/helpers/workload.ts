@@ -1,4 +1,6 @@
+import { checkStatement, statementRow } from '../../usuarios/statement.js'
 import { call, type JsonResponse } from './http.js'
+import { allMovimientos } from './movimientos.js'
 import { waitFor } from './poll.js'
 
 /*
@@ -142,7 +144,7 @@ export interface Verdict {
   lost: number
   /** Payments the system holds that no client was told about, or held twice. */
   duplicated: number
-  /** Broken money invariants (per user), or pagos disagreeing with usuarios. */
+  /** Broken money invariants (per user, the account statement's among them), or pagos disagreeing with usuarios. */
   violations: string[]
   quietMs: number
 }
@@ -156,7 +158,7 @@ async function allPagos (base: string, usuarioId: number): Promise<any[]> {
   }
 }
 
-/** Waits (bounded) until nothing is pendiente and both outboxes are empty, then checks everything. */
+/** Waits (bounded) until nothing is pendiente and both outboxes are empty, then checks everything (each user's statement too: checkStatement). */
 export async function verify (w: Workload, urls: { usuarios: string, pagos: string }, quietBoundMs = 90_000): Promise<Verdict> {
   const t0 = Date.now()
   await waitFor('quiet: no pendiente, empty outboxes', async () => {
@@ -194,6 +196,9 @@ export async function verify (w: Workload, urls: { usuarios: string, pagos: stri
     const expected = model.inicial + model.recargas - completedCents
     if (saldo !== expected) v.violations.push(`user ${id}: saldo ${saldo} != inicial ${model.inicial} + recargas ${model.recargas} - completados ${completedCents} = ${expected}`)
     if (saldo < 0) v.violations.push(`user ${id}: negative saldo ${saldo}`)
+    // The statement, every page through usuarios' own URL: it adds up to the saldo, row by row.
+    const movimientos = await allMovimientos(async (path) => await call('GET', `${urls.usuarios}${path}`), id)
+    for (const problem of checkStatement(movimientos.map(statementRow), saldo)) v.violations.push(`user ${id}: statement: ${problem}`)
   }
   return v
 }

@@ -6,6 +6,7 @@ import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
+import { appendMovimiento } from './movimientos.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
@@ -46,7 +47,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
     /**
      * One transaction: check and debit the balance (a guarded UPDATE, so two
      * concurrent payments can never overdraw), record the payment `pendiente`
-     * and write `pago.solicitado` to the outbox. Insufficient funds change
+     * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
      * kept with the effect; an unknown usuario keeps nothing.
      */
@@ -76,6 +77,9 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           creado_en: now,
           actualizado_en: now
         }).returningAll().executeTakeFirstOrThrow()
+        await appendMovimiento(trx, {
+          usuarioId: s.usuarioId, tipo: 'pago', montoCentimos: -s.montoCentimos, saldoCentimos: usuario.saldo_centimos, referencia: pago.id, fecha: now
+        })
         await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoUsuario(pago) }
       }, (o) => o.kind === 'usuario-not-found' ? undefined : pagarAnswer(o))
@@ -85,8 +89,8 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
 
     /**
      * Applies a `pago.procesado` exactly once: the payment leaves `pendiente`
-     * through a guarded UPDATE, and a `fallido` refunds the amount in the same
-     * transaction. A repeat of the same result is a duplicate; anything that
+     * through a guarded UPDATE, and a `fallido` refunds the amount (its
+     * `devolucion` movement) in the same transaction. A repeat of the same result is a duplicate; anything that
      * contradicts what we recorded is refused (dead-lettered by the caller).
      * On PostgreSQL the row is locked first, so two instances applying results
      * for one payment see each other's outcome rather than a stale `pendiente`.
@@ -109,9 +113,13 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           .where('id', '=', m.pagoId).where('estado', '=', 'pendiente').executeTakeFirst()
         if (Number(updated.numUpdatedRows) !== 1) return { kind: 'duplicate' }
         if (m.estado === 'fallido') {
-          await trx.updateTable('usuarios')
+          const usuario = await trx.updateTable('usuarios')
             .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '+', centimosSql(pago.monto_centimos)) }))
-            .where('id', '=', pago.usuario_id).execute()
+            .where('id', '=', pago.usuario_id).returning('saldo_centimos').executeTakeFirstOrThrow()
+          // Dated after the UPDATE (whose lock orders the usuario's movements), so fechas follow ids.
+          await appendMovimiento(trx, {
+            usuarioId: pago.usuario_id, tipo: 'devolucion', montoCentimos: pago.monto_centimos, saldoCentimos: usuario.saldo_centimos, referencia: pago.id, fecha: new Date().toISOString()
+          })
         }
         return { kind: 'applied' }
       })

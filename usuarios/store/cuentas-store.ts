@@ -1,10 +1,11 @@
-import { sql, type Expression, type SqlBool, type Transaction } from 'kysely'
+import { sql, type Expression, type Selectable, type SqlBool, type Transaction } from 'kysely'
 import type { Usuario } from '../../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
 import { centimosSql, hasRowLocks, lockForSetup } from '../../lib/storage/db.js'
 import { recargarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
-import type { UsuariosDatabase, UsuariosDb } from './schema.js'
+import type { UsuariosDatabase, UsuariosDb, UsuariosTable } from './schema.js'
+import { appendMovimiento } from './movimientos.js'
 import type { SaldoMaximoExceeded, ToppedUp, UsuarioNotFound } from './outcomes.js'
 import { toUsuario } from './views.js'
 
@@ -31,12 +32,20 @@ export function fitsSaldoMaximo (montoCentimos: number): Expression<SqlBool> {
 
 export type RecargarOutcome = ToppedUp | SaldoMaximoExceeded | UsuarioNotFound | Replayed | KeyReused
 
+/** The first movement of a usuario: its initial saldo (cents), at its creation. */
+async function appendAlta (trx: Transaction<UsuariosDatabase>, row: Selectable<UsuariosTable>): Promise<void> {
+  await appendMovimiento(trx, {
+    usuarioId: row.id, tipo: 'alta', montoCentimos: row.saldo_inicial_centimos, saldoCentimos: row.saldo_centimos, referencia: null, fecha: row.creado_en
+  })
+}
+
 /** Usuarios and their balances. A missing usuario is `undefined` or an outcome, never an exception. */
 export function createCuentasStore (db: UsuariosDb) {
   return {
     /**
      * Creates the initial users only if the table has never had a row; under
-     * a lock, so instances starting together on one database seed once.
+     * a lock, so instances starting together on one database seed once. Each
+     * gets its `alta` movement in the same transaction.
      */
     async seed (): Promise<boolean> {
       return await db.transaction().execute(async (trx) => {
@@ -44,9 +53,10 @@ export function createCuentasStore (db: UsuariosDb) {
         const any = await trx.selectFrom('usuarios').select('id').limit(1).executeTakeFirst()
         if (any !== undefined) return false
         const now = new Date().toISOString()
-        await trx.insertInto('usuarios').values(SEED_USUARIOS.map((u) => ({
+        const rows = await trx.insertInto('usuarios').values(SEED_USUARIOS.map((u) => ({
           nombre: u.nombre, saldo_centimos: u.saldoCentimos, saldo_inicial_centimos: u.saldoCentimos, creado_en: now
-        }))).execute()
+        }))).returningAll().execute()
+        for (const row of rows.sort((a, b) => a.id - b.id)) await appendAlta(trx, row)
         return true
       })
     },
@@ -64,14 +74,22 @@ export function createCuentasStore (db: UsuariosDb) {
       return { usuarios: rows.map(toUsuario), total: Number(n) }
     },
 
-    /** A new usuario with `saldoCentimos` (integer cents, 0 to SALDO_MAXIMO_CENTIMOS; a RangeError beyond). */
+    /**
+     * A new usuario with `saldoCentimos` (integer cents, 0 to
+     * SALDO_MAXIMO_CENTIMOS; a RangeError beyond), and its `alta` movement
+     * in the same transaction (also for 0).
+     */
     async create (nombre: string, saldoCentimos: number): Promise<Usuario> {
       if (!Number.isSafeInteger(saldoCentimos) || saldoCentimos < 0 || saldoCentimos > SALDO_MAXIMO_CENTIMOS) {
         throw new RangeError(`saldo inicial ${saldoCentimos} outside 0..${SALDO_MAXIMO_CENTIMOS} cents`)
       }
-      const row = await db.insertInto('usuarios').values({
-        nombre, saldo_centimos: saldoCentimos, saldo_inicial_centimos: saldoCentimos, creado_en: new Date().toISOString()
-      }).returningAll().executeTakeFirstOrThrow()
+      const row = await db.transaction().execute(async (trx) => {
+        const usuario = await trx.insertInto('usuarios').values({
+          nombre, saldo_centimos: saldoCentimos, saldo_inicial_centimos: saldoCentimos, creado_en: new Date().toISOString()
+        }).returningAll().executeTakeFirstOrThrow()
+        await appendAlta(trx, usuario)
+        return usuario
+      })
       return toUsuario(row)
     },
 
@@ -102,6 +120,9 @@ export function createCuentasStore (db: UsuariosDb) {
         const recarga = await trx.insertInto('recargas').values({
           usuario_id: usuarioId, monto_centimos: montoCentimos, creado_en: new Date().toISOString()
         }).returningAll().executeTakeFirstOrThrow()
+        await appendMovimiento(trx, {
+          usuarioId, tipo: 'recarga', montoCentimos, saldoCentimos: usuario.saldo_centimos, referencia: String(recarga.id), fecha: recarga.creado_en
+        })
         return {
           kind: 'topped-up',
           usuario: toUsuario(usuario),

@@ -87,9 +87,37 @@ export const migrations: Record<string, Migration> = {
         .addColumn('creado_en', 'text', (c) => c.notNull())
         .execute()
       await db.schema.createIndex('movimientos_usuario').on('movimientos').columns(['usuario_id', 'id']).execute()
+      await backfillMovimientos(db)
     },
     async down (db: Kysely<any>) {
       await db.schema.dropTable('movimientos').execute()
     }
   }
+}
+
+/**
+ * A database of an earlier release gets its whole statement rebuilt from
+ * what it holds: each usuario's `alta` (saldo_inicial_centimos at its
+ * creado_en), each top-up as `recarga`, each payment as `pago` (negative,
+ * at its creado_en) and each `fallido` one as `devolucion` (at its
+ * actualizado_en). Per usuario in time order, with the running saldo as a
+ * window sum; at equal instants money in (alta, recarga, devolucion) goes
+ * before money out (pago), so no running saldo is ever below the true one
+ * at the same instant. The last running saldo is the usuario's saldo
+ * (inicial + recargas - pagos + devoluciones). The rows are inserted in that
+ * order, so ids follow time. A fresh database has nothing to rebuild.
+ */
+async function backfillMovimientos (db: Kysely<any>): Promise<void> {
+  const historia = sql`
+    select id as usuario_id, 'alta' as tipo, saldo_inicial_centimos as monto, cast(null as text) as referencia, creado_en as fecha, 0 as orden from usuarios
+    union all select usuario_id, 'recarga', monto_centimos, cast(id as text), creado_en, 1 from recargas
+    union all select usuario_id, 'devolucion', monto_centimos, id, actualizado_en, 2 from pagos where estado = 'fallido'
+    union all select usuario_id, 'pago', -monto_centimos, id, creado_en, 3 from pagos`
+  await sql`
+    insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
+    select usuario_id, tipo, monto,
+      sum(monto) over (partition by usuario_id order by fecha, orden, referencia rows between unbounded preceding and current row),
+      referencia, fecha
+    from (${historia}) h
+    order by usuario_id, fecha, orden, referencia`.execute(db)
 }
