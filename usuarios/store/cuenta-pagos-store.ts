@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { EstadoPago } from '../../contracts/http/common.js'
-import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
+import type { PagoAceptado, PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import type { UsuariosDb } from './schema.js'
-import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
+import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
 
 /*
  * The account's payments, as usuarios keeps them: accepted (balance debited,
@@ -26,7 +26,7 @@ export interface PagoRequest {
 }
 
 /** Debited and recorded `pendiente`; `usuario` shows the balance after the debit (API views, money). */
-export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoUsuario }
+export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoAceptado }
 /** The balance does not cover the amount (both integer cents): nothing changed. */
 export interface InsufficientFunds { kind: 'insufficient-funds', saldoCentimos: number, montoCentimos: number }
 export interface UsuarioNotFound { kind: 'usuario-not-found' }
@@ -46,6 +46,13 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
+  /** The sum of each payment's completed refunds, integer cents (absent: none). */
+  const reembolsadoCentimos = async (pagoIds: string[]): Promise<Map<string, number>> => {
+    if (pagoIds.length === 0) return new Map()
+    const rows = await db.selectFrom('reembolsos').select(['pago_id', (eb) => eb.fn.sum<number>('monto_centimos').as('n')])
+      .where('pago_id', 'in', pagoIds).where('estado', '=', 'completado').groupBy('pago_id').execute()
+    return new Map(rows.map((r) => [r.pago_id, Number(r.n)]))
+  }
 
   return {
     /**
@@ -82,7 +89,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           actualizado_en: now
         }).returningAll().executeTakeFirstOrThrow()
         await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
-        return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoUsuario(pago) }
+        return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoAceptado(pago) }
       }, (o) => o.kind === 'usuario-not-found' ? undefined : pagarAnswer(o))
       if (outcome.kind === 'accepted') onOutbox()
       return outcome
@@ -129,13 +136,14 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
       if (q.estado !== undefined) query = query.where('estado', '=', q.estado)
       const rows = await query.selectAll().orderBy('creado_en', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute()
       const { n } = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-      return { pagos: rows.map(toPagoUsuario), total: Number(n) }
+      const refunded = await reembolsadoCentimos(rows.map((r) => r.id))
+      return { pagos: rows.map((r) => toPagoUsuario(r, refunded.get(r.id))), total: Number(n) }
     },
 
     /** One payment of the usuario, or which of the two is missing. */
     async find (usuarioId: number, pagoId: string): Promise<{ kind: 'found', pago: PagoUsuario } | UsuarioNotFound | { kind: 'pago-not-found' }> {
       const row = await db.selectFrom('pagos').selectAll().where('id', '=', pagoId).where('usuario_id', '=', usuarioId).executeTakeFirst()
-      if (row !== undefined) return { kind: 'found', pago: toPagoUsuario(row) }
+      if (row !== undefined) return { kind: 'found', pago: toPagoUsuario(row, (await reembolsadoCentimos([row.id])).get(row.id)) }
       return await usuarioExists(usuarioId) ? { kind: 'pago-not-found' } : { kind: 'usuario-not-found' }
     }
   }
