@@ -7,6 +7,7 @@ import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.
 import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
 import { migrations } from '../../usuarios/store/migrations.js'
 import { createReembolsosStore, type ReembolsarOutcome } from '../../usuarios/store/reembolsos-store.js'
+import { createResendStore } from '../../usuarios/store/resend-store.js'
 import type { UsuariosDatabase, UsuariosDb } from '../../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, type Test } from '../helpers/apps.js'
 
@@ -127,6 +128,24 @@ for (const dialect of dialects) {
         'a refund that would not fit is refused')
       t.same(await i!.reembolsos.applyReembolsoProcesado(procesado(res.reembolso, 'completado')), { kind: 'applied' })
       t.equal(await saldo(i!.db), 1_000_000_000_000, 'exactly at the ceiling, never past it')
+    })
+
+    t.test('the re-send sweep asks again for a refund still pendiente past the bound, with the same message', async (t) => {
+      const [i] = await instances(t, dialect, 1)
+      const pagoId = await completedPago(i!, 3_000)
+      const res = await i!.reembolsos.reembolsar({ usuarioId: 1, pagoId, montoCentimos: 700, motivo: 'x', correlationId: 'req-s' })
+      if (res.kind !== 'accepted') throw new Error(res.kind)
+      const sweep = createResendStore(i!.db, () => {})
+      t.equal(await sweep.resendOverdue(0, 100), 0, 'not while its first request still waits in the outbox')
+      const [first] = await i!.db.selectFrom('outbox').selectAll().where('tipo', '=', 'reembolso.solicitado').execute()
+      await i!.db.deleteFrom('outbox').execute()
+      t.equal(await sweep.resendOverdue(60_000, 100), 0, 'not before the bound')
+      t.equal(await sweep.resendOverdue(0, 100), 1, 'past the bound: re-sent')
+      const again = await i!.db.selectFrom('outbox').selectAll().execute()
+      t.match(again, [{ tipo: 'reembolso.solicitado', message_id: res.reembolso.id, correlation_id: 'req-s', payload: first!.payload }], 'the same message')
+      await i!.db.deleteFrom('outbox').execute()
+      await i!.reembolsos.applyReembolsoProcesado(procesado(res.reembolso, 'completado'))
+      t.equal(await sweep.resendOverdue(0, 100), 0, 'a settled refund is never asked again')
     })
   })
 }
