@@ -89,16 +89,18 @@ export type Decoded<N extends MessageName> =
   | { ok: true, message: MessageOf<N> }
   | { ok: false, reason: string }
 
-/** Parses and validates a raw body against the compiled contract of `name`. */
-export function decodeMessage<N extends MessageName> (name: N, body: unknown): Decoded<N> {
-  let value = body
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    try {
-      value = JSON.parse(body.toString())
-    } catch (err) {
-      return { ok: false, reason: `invalid JSON: ${(err as Error).message}` }
-    }
+/** Parses a raw body (a string or bytes) once; anything else is taken as already parsed. */
+function parse (body: unknown): { ok: true, value: unknown } | { ok: false, reason: string } {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return { ok: true, value: body }
+  try {
+    return { ok: true, value: JSON.parse(body.toString()) }
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` }
   }
+}
+
+/** Validates a parsed value against the compiled contract of `name`. */
+function check<N extends MessageName> (name: N, value: unknown): Decoded<N> {
   const checker = checkers[name]
   if (checker.Check(value)) return { ok: true, message: value as MessageOf<N> }
   const first = checker.Errors(value)[0]
@@ -106,21 +108,22 @@ export function decodeMessage<N extends MessageName> (name: N, body: unknown): D
   return { ok: false, reason: `contract ${name} v1: ${where}${first?.message ?? 'invalid'}` }
 }
 
+/** Parses and validates a raw body against the compiled contract of `name`. */
+export function decodeMessage<N extends MessageName> (name: N, body: unknown): Decoded<N> {
+  const parsed = parse(body)
+  return parsed.ok ? check(name, parsed.value) : parsed
+}
+
 /**
  * Decodes a body that may be any of `names` (the messages one queue carries):
  * its `tipo` picks the contract; a body whose `tipo` is none of them is
  * checked against the first name, so its reason names what the queue expects.
+ * The body is parsed once: a JSON string holding JSON is no message.
  */
 export function decodeAny<N extends MessageName> (names: readonly N[], body: unknown): Decoded<N> {
-  let value = body
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    try {
-      value = JSON.parse(body.toString())
-    } catch (err) {
-      return { ok: false, reason: `invalid JSON: ${(err as Error).message}` }
-    }
-  }
+  const parsed = parse(body)
+  if (!parsed.ok) return parsed
+  const { value } = parsed
   const tipo = typeof value === 'object' && value !== null ? (value as { tipo?: unknown }).tipo : undefined
-  const name = names.find((n) => n === tipo) ?? names[0]!
-  return decodeMessage(name, value) as Decoded<N>
+  return check(names.find((n) => n === tipo) ?? names[0]!, value)
 }
