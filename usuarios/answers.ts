@@ -4,7 +4,7 @@ import { fromCentimos, SALDO_MAXIMO } from '../contracts/money.js'
 import { PagoNoReembolsableError, ReembolsoExcedePagoError, SaldoInsuficienteError, SaldoMaximoSuperadoError } from './errors.js'
 import type { Accepted, InsufficientFunds } from './store/cuenta-pagos-store.js'
 import type { SaldoMaximoExceeded, ToppedUp } from './store/cuentas-store.js'
-import type { RefundExceedsPago, PagoNotRefundable, RefundAccepted } from './store/reembolsos-store.js'
+import type { PagoNotRefundable, RefundAccepted, RefundExceedsPago } from './store/reembolsos-outcomes.js'
 
 /*
  * The HTTP answer (status and JSON body) of each outcome of pagar and

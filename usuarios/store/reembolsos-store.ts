@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { Reembolso } from '../../contracts/http/reembolsos.js'
-import type { EstadoPago } from '../../contracts/http/common.js'
 import type { ReembolsoProcesadoV1 } from '../../contracts/messages.js'
 import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { reembolsarAnswer } from '../answers.js'
 import { fitsSaldoMaximo, pendienteCentimos, type SaldoMaximoExceeded } from './cuentas-store.js'
-import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
+import { fingerprint, idempotent } from './idempotency.js'
 import { appendMovimiento } from './movimientos.js'
 import type { UsuariosDb } from './schema.js'
+import type {
+  ApplyReembolsoOutcome, PagoNotFound, PagoNotRefundable, ReembolsarOutcome, RefundAccepted, RefundExceedsPago, UsuarioNotFound
+} from './reembolsos-outcomes.js'
 import { reembolsoSolicitadoRow, toReembolso } from './views.js'
 
 /*
@@ -29,19 +31,6 @@ export interface ReembolsoRequest {
   correlationId: string | null
   idempotencyKey?: string
 }
-
-export interface RefundAccepted { kind: 'accepted', reembolso: Reembolso }
-/** The payment is not `completado`: nothing can be refunded (reembolsable 0). */
-export interface PagoNotRefundable { kind: 'not-refundable', estado: EstadoPago, reembolsableCentimos: number }
-/** More than what is left (`montoCentimos` null: none asked for and nothing left). */
-export interface RefundExceedsPago { kind: 'exceeds', montoCentimos: number | null, reembolsableCentimos: number }
-export interface UsuarioNotFound { kind: 'usuario-not-found' }
-export interface PagoNotFound { kind: 'pago-not-found' }
-
-export type ReembolsarOutcome = RefundAccepted | PagoNotRefundable | RefundExceedsPago | SaldoMaximoExceeded | UsuarioNotFound | PagoNotFound | Replayed | KeyReused
-
-/** What consuming a `reembolso.procesado` did; a refused one is dead-lettered with its reason. */
-export type ApplyReembolsoOutcome = { kind: 'applied' | 'duplicate' } | { kind: 'refused', reason: string }
 
 export function createReembolsosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   const find = async (usuarioId: number, pagoId: string): Promise<UsuarioNotFound | PagoNotFound | undefined> => {
