@@ -6,7 +6,6 @@ import { asyncApiDocument } from '../contracts/asyncapi.js'
 import type { Operation } from '../contracts/http/api.js'
 import { PagosOperations } from '../contracts/http/pagos-operations.js'
 import { UsuariosOperations } from '../contracts/http/usuarios-operations.js'
-import { DEFAULT_PORTS } from '../contracts/system.js'
 import { ErrorSchema } from '../contracts/http/common.js'
 import { buildOpenApiDocument, registerDocumentRoute, ServiceRouteDocs, type OpenApiDocument, type StandaloneRoute } from '../lib/http/openapi.js'
 import { GatewayHealthSchema } from './health.js'
@@ -18,7 +17,10 @@ import { GatewayHealthSchema } from './health.js'
  * at /asyncapi.json (shown as a page at /mensajes.html).
  */
 
-const DESCRIPTION = `La API pública del sistema de pagos, tal como la sirve el gateway (puerto ${DEFAULT_PORTS.gateway}):
+/** Where the gateway answers is only known per request (its port comes from GATEWAY_PORT, 0 in tests): Swagger UI names the Host it was asked on. */
+const DONDE = 'tal como la sirve el gateway'
+
+const DESCRIPTION = `La API pública del sistema de pagos, ${DONDE}:
 \`/usuarios…\` va al servicio usuarios y \`/pagos…\` al servicio pagos.
 
 El dinero es un número JSON con como máximo 2 decimales (se guarda en céntimos enteros).
@@ -70,6 +72,17 @@ export async function gatewayOpenApiDocument (apiKeys: boolean): Promise<OpenApi
   return await buildOpenApiDocument({ title: 'Microservicios de pagos (gateway)', description: DESCRIPTION }, routes, components)
 }
 
+/** Swagger UI's logo: a small card and coin of our own (not the stock one), linking to the dashboard. */
+const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" viewBox="0 0 40 40" role="img" aria-label="Panel de pagos">' +
+  '<rect x="2" y="8" width="30" height="21" rx="3" fill="#0b5cad"/><rect x="2" y="13" width="30" height="4" fill="#0a3d73"/>' +
+  '<circle cx="29" cy="27" r="9" fill="#f5a623" stroke="#fff" stroke-width="2"/><text x="29" y="31" font-family="sans-serif" font-size="11" font-weight="700" text-anchor="middle" fill="#1b1f24">€</text></svg>'
+
+/** The description with the address the browser used (its Host header), e.g. "(en `localhost:5002`)". */
+export function describeHost (description: string, host: string | undefined): string {
+  const safe = host !== undefined && /^[\w.\-:[\]]{1,300}$/.test(host) ? host : undefined
+  return safe === undefined ? description : description.replace(DONDE, `${DONDE} (en \`${safe}\`)`)
+}
+
 /** GET /openapi.json, /asyncapi.json and Swagger UI at /docs, all open without a key; `apiKeys`: whether GATEWAY_API_KEYS is set. */
 export const gatewayDocs = fp<{ apiKeys: boolean }>(async (app, { apiKeys }) => {
   const document = await gatewayOpenApiDocument(apiKeys)
@@ -84,6 +97,9 @@ export const gatewayDocs = fp<{ apiKeys: boolean }>(async (app, { apiKeys }) => 
       staticCSP: "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       // validatorUrl null: no badge fetched from validator.swagger.io.
+      logo: { type: 'image/svg+xml', content: LOGO, href: '/', target: '_self' },
+      theme: { title: 'API del sistema de pagos' },
+      transformSpecification: (spec, req) => ({ ...spec, info: { ...spec.info, description: describeHost(spec.info.description, req.headers.host) } }),
       uiConfig: { docExpansion: 'list', deepLinking: true, defaultModelsExpandDepth: 0, tryItOutEnabled: false, validatorUrl: null }
     })
   })

@@ -1,6 +1,6 @@
 /* The gateway's own JSON API, as the dashboard calls it (with the API key when one is kept). */
 
-import { money } from './dom.js'
+import { errorText } from './errores.js'
 import { state } from './state.js'
 
 /** A call that did not succeed: `status` (0 when the gateway is unreachable), a Spanish message for the page, the body. */
@@ -31,17 +31,28 @@ export async function request (method, path, payload, extraHeaders) {
   return { status: res.status, body }
 }
 
-/** The body of a 2xx answer; anything else throws an ApiError whose message the page shows as it is. */
+/** The body of a 2xx answer; anything else throws an ApiError whose message the page shows as it is (errores.js). */
 export async function api (method, path, payload, extraHeaders) {
+  const keySent = state.apiKey !== ''
   const r = await request(method, path, payload, extraHeaders)
   if (r.status >= 200 && r.status < 300) return r.body
-  if (r.status === 0) throw new ApiError(0, 'No hay conexión con el gateway.')
-  if (r.status === 401) throw new ApiError(401, 'El gateway pide una clave de API: escríbela en «Clave de API» y guárdala.', r.body)
-  const text = r.body && typeof r.body.error === 'string' ? r.body.error : 'Error HTTP ' + r.status
-  // The API's Spanish detail names the field in backticks: «monto» reads better on a page.
-  const detail = r.body && typeof r.body.detalle === 'string' ? ': ' + r.body.detalle.replace(/`([^`]*)`/g, '«$1»') : ''
-  const ceiling = r.body && r.body.code === 'SALDO_MAXIMO_SUPERADO'
-    ? ': el saldo máximo es ' + money.format(r.body.saldoMaximo) + (r.body.pendiente > 0 ? ', contando ' + money.format(r.body.pendiente) + ' en pagos pendientes' : '') + '.'
-    : ''
-  throw new ApiError(r.status, text + detail + ceiling, r.body)
+  throw new ApiError(r.status, errorText(r.status, r.body, keySent), r.body)
+}
+
+/** A download: the text of `path` asked with `accept`, the key sent as on every call; an ApiError otherwise. */
+export async function download (path, accept) {
+  const keySent = state.apiKey !== ''
+  const headers = { accept }
+  if (keySent) headers.authorization = 'Bearer ' + state.apiKey
+  let res
+  try {
+    res = await fetch(path, { headers, cache: 'no-store' })
+  } catch (err) {
+    throw new ApiError(0, errorText(0, null, keySent))
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => null)
+    throw new ApiError(res.status, errorText(res.status, body, keySent), body)
+  }
+  return await res.blob()
 }

@@ -1,7 +1,8 @@
 /*
  * Panel de pagos: plain JavaScript against the gateway's own JSON API, as ES
- * modules (no build step): api.js calls the gateway, health-panel.js,
- * usuarios-table.js and cuenta-panel.js each draw one part of the page,
+ * modules (no build step): api.js calls the gateway (errores.js words its
+ * errors), health-panel.js, usuarios-table.js, cuenta-panel.js (with
+ * reembolsos.js) and movimientos-panel.js each draw one part of the page,
  * forms.js holds what the forms share, and this entry wires the events and
  * runs the polling loop. importe.js (a classic script, loaded first) reads
  * amounts.
@@ -10,38 +11,52 @@
  * Authorization header (the API key would have to go in the URL, and from
  * there into logs), the gateway stays a thin proxy with no stream to hold
  * open per browser, and polling works unchanged across several instances.
- * It polls every second while a payment is pending, every 5 s otherwise, and
+ * It polls every second while a payment or a refund is pending, every 5 s otherwise, and
  * stops while the tab is hidden.
  */
 
 import { api } from './api.js'
-import { refreshCuenta } from './cuenta-panel.js'
-import { $, money } from './dom.js'
+import { refreshCuenta, showScrollHint } from './cuenta-panel.js'
+import { $, money, setText } from './dom.js'
+import { isAccessText } from './errores.js'
 import { idempotencyKey, markInvalidAmount, notify, readAmount, saveApiKey, showError, submit } from './forms.js'
 import { refreshHealth, scheduleHealth } from './health-panel.js'
+import { refreshMovimientos, resetMovimientos, wireMovimientos } from './movimientos-panel.js'
+import { closeRefundForm, wireReembolsos } from './reembolsos.js'
 import { FAST_MS, PAGE_SIZE, SLOW_MS, state } from './state.js'
 import { refreshUsuarios } from './usuarios-table.js'
 
 // ------------------------------------------------------------- loop
 
 function choose (id, announce) {
-  if (state.usuarioId !== id) state.seen.clear()
+  if (state.usuarioId !== id) {
+    state.seen.clear()
+    state.refunds.clear()
+    state.seenRefunds.clear()
+    resetMovimientos()
+    closeRefundForm()
+  }
   state.usuarioId = id
   if (location.hash !== '#usuario-' + id) history.replaceState(null, '', '#usuario-' + id)
   refresh().then(() => {
     if (announce) {
       notify('Cuenta de ' + $('cuenta-nombre').textContent + ' abierta.')
-      $('t-cuenta').scrollIntoView({ block: 'nearest' })
+      // The whole account at the top of the screen (on a phone: its balance and forms), and the keyboard there.
+      $('cuenta').scrollIntoView({ block: 'start' })
+      $('t-cuenta').focus({ preventScroll: true })
     }
   })
 }
 
 async function refresh () {
   clearTimeout(state.timer)
-  const results = await Promise.allSettled([refreshUsuarios(choose), refreshCuenta()])
+  const results = await Promise.allSettled([refreshUsuarios(choose), refreshCuenta().then(refreshMovimientos)])
   const failure = results.find((r) => r.status === 'rejected')
   if (failure) showError(failure.reason)
-  else if ($('error').textContent.startsWith('No hay conexión') || $('error').textContent.startsWith('El gateway pide')) $('error').textContent = ''
+  else {
+    if (isAccessText($('error').textContent)) $('error').textContent = ''
+    if (state.apiKey !== '') setText($('clave-estado'), 'Clave guardada para esta pestaña y aceptada por el gateway.')
+  }
   schedule()
 }
 
@@ -130,6 +145,10 @@ for (const id of ['form-recargar', 'form-pagar']) {
   })
 }
 $('form-crear').addEventListener('input', (e) => e.target.removeAttribute('aria-invalid'))
+
+wireReembolsos(refresh)
+wireMovimientos()
+window.addEventListener('resize', showScrollHint)
 
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) {

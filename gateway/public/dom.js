@@ -3,8 +3,11 @@
 /** The element with that id. */
 export const $ = (id) => document.getElementById(id)
 
-/** Money as the page shows it: es-ES, always 2 decimals ("10.000.740,28"). */
-export const money = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+/**
+ * Money as the page shows it: es-ES, always 2 decimals, always grouped
+ * ("1.234,56", "10.000.740,28"; es-ES alone would print "1234,56" for four digits).
+ */
+export const money = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: 'always' })
 /** A time of day, hh:mm:ss. */
 export const timeOfDay = new Intl.DateTimeFormat('es-ES', { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 

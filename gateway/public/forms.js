@@ -11,7 +11,7 @@ export function saveApiKey (apiKey) {
     if (apiKey === '') sessionStorage.removeItem(API_KEY_ITEM)
     else sessionStorage.setItem(API_KEY_ITEM, apiKey)
   } catch (err) { /* private mode: the key lives in memory only */ }
-  $('clave-estado').textContent = apiKey === '' ? 'Sin clave.' : 'Clave guardada para esta pestaña.'
+  $('clave-estado').textContent = apiKey === '' ? 'Sin clave.' : 'Clave guardada para esta pestaña; se comprueba en la próxima llamada.'
 }
 
 /**
@@ -23,24 +23,53 @@ export function readAmount (text, options) {
   return window.Importe.leer(text, options)
 }
 
-/** A polite message (role=status); clears the error. */
+/** Every error shown: the banner at the top and each form's own. */
+function clearErrors () {
+  for (const e of document.querySelectorAll('.error')) e.textContent = ''
+}
+
+/** A polite message (role=status); clears every error, so a notice never stands next to an old error. */
 export function notify (text) {
-  $('error').textContent = ''
+  clearErrors()
   $('aviso').textContent = text
 }
 
-/** An error message (role=alert); a missing key sends the focus to the key field. */
-export function showError (err) {
-  $('error').textContent = err instanceof ApiError || err instanceof Error ? err.message : String(err)
-  if (err instanceof ApiError && err.status === 401) $('clave').focus()
+/** The error element of `form` (its `.error`, role=alert), if it has one. */
+const errorOf = (form) => (form ? form.querySelector('.error') : null)
+
+/**
+ * An error message (role=alert). With `form`: next to that form, scrolled
+ * into view and focused, so it is seen on a phone where the banner at the top
+ * is far away. Either way the last success notice goes, so the two never
+ * stand side by side. A key problem goes to the banner and the key field.
+ */
+export function showError (err, form) {
+  const text = err instanceof Error ? err.message : String(err)
+  clearErrors()
+  $('aviso').textContent = ''
+  if (err instanceof ApiError && err.status === 401) {
+    if (state.apiKey !== '') $('clave-estado').textContent = 'El gateway rechazó la clave guardada.'
+    $('error').textContent = text
+    $('clave').focus()
+    return
+  }
+  const box = errorOf(form)
+  if (box === null) {
+    $('error').textContent = text
+    return
+  }
+  box.textContent = text
+  box.focus({ preventScroll: true })
+  box.scrollIntoView({ block: 'center' })
 }
 
-/** Marks an amount field invalid, says what an amount may be, and focuses it. */
-export function markInvalidAmount (input, { saldo = false } = {}) {
+/** Marks an amount field invalid, says next to it what an amount may be, and focuses it. */
+export function markInvalidAmount (input, { saldo = false, opcional = false } = {}) {
   input.setAttribute('aria-invalid', 'true')
+  const limit = money.format(window.Importe.desdeCentimos(saldo ? window.Importe.SALDO_MAXIMO_CENTIMOS : window.Importe.MONTO_MAXIMO_CENTIMOS))
   showError(new Error(saldo
-    ? 'El saldo inicial debe ser 0 o un importe con como máximo 2 decimales, hasta ' + money.format(window.Importe.desdeCentimos(window.Importe.SALDO_MAXIMO_CENTIMOS)) + ' (por ejemplo 1.234,50).'
-    : 'Escribe un importe mayor que 0 con como máximo 2 decimales, hasta ' + money.format(window.Importe.desdeCentimos(window.Importe.MONTO_MAXIMO_CENTIMOS)) + ' (por ejemplo 1.234,50 o 12.5).'))
+    ? 'El saldo inicial debe ser 0 o un importe con como máximo 2 decimales, hasta ' + limit + ' (por ejemplo 1.234,50).'
+    : 'Escribe un importe mayor que 0 con como máximo 2 decimales, hasta ' + limit + ' (por ejemplo 1.234,50 o 12.5)' + (opcional ? ', o déjalo vacío.' : '.')), input.form)
   input.focus()
 }
 
@@ -57,6 +86,8 @@ export function idempotencyKey (form) {
 /** Runs a form's action with its button busy; a definite answer (not a network error or 5xx) frees its Idempotency-Key. */
 export async function submit (form, action) {
   const button = form.querySelector('button[type="submit"]')
+  const box = errorOf(form)
+  if (box !== null) box.textContent = ''
   button.disabled = true
   form.setAttribute('aria-busy', 'true')
   try {
@@ -64,7 +95,7 @@ export async function submit (form, action) {
     delete form.dataset.idempotencia
   } catch (err) {
     if (err instanceof ApiError && err.status > 0 && err.status < 500) delete form.dataset.idempotencia
-    showError(err)
+    showError(err, form)
   } finally {
     button.disabled = false
     form.removeAttribute('aria-busy')

@@ -9,6 +9,21 @@
     return e
   }
 
+  /** Text whose `inline code` (Markdown backticks) becomes <code>, never HTML from the document. */
+  function conCodigo (e, texto) {
+    String(texto === undefined || texto === null ? '' : texto).split('`').forEach((parte, i) => {
+      if (parte === '') return
+      if (i % 2 === 1) e.appendChild(el('code', parte))
+      else e.appendChild(document.createTextNode(parte))
+    })
+    return e
+  }
+
+  /** A <tag class=clase> with that text, backticks as <code>. */
+  function texto (tag, t, clase) {
+    return conCodigo(el(tag, undefined, clase), t)
+  }
+
   function tipo (s) {
     if (s.const !== undefined) return JSON.stringify(s.const)
     if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ')
@@ -31,9 +46,9 @@
     const h = el('h2', m.name + ' — ' + m.title)
     h.id = 'm-' + id
     s.appendChild(h)
-    s.appendChild(el('p', m.summary))
-    for (const op of operaciones) s.appendChild(el('p', op.summary + (op.description ? ' ' + op.description : ''), 'ayuda'))
-    s.appendChild(el('p', m.description, 'ayuda'))
+    s.appendChild(texto('p', m.summary))
+    for (const op of operaciones) s.appendChild(texto('p', op.summary + (op.description ? ' ' + op.description : ''), 'ayuda'))
+    s.appendChild(texto('p', m.description, 'ayuda'))
 
     const envoltura = el('div', undefined, 'tabla')
     envoltura.setAttribute('role', 'region')
@@ -55,7 +70,7 @@
       fila.appendChild(th)
       fila.insertCell().textContent = tipo(esquema)
       fila.insertCell().textContent = requeridos.has(campo) ? 'sí' : 'no'
-      fila.insertCell().textContent = restricciones(esquema)
+      conCodigo(fila.insertCell(), restricciones(esquema))
     }
     envoltura.appendChild(tabla)
     s.appendChild(envoltura)
@@ -74,7 +89,9 @@
   fetch('/asyncapi.json', { headers: { accept: 'application/json' } })
     .then((r) => r.json())
     .then((doc) => {
-      document.getElementById('introduccion').textContent = doc.info.description
+      const intro = document.getElementById('introduccion')
+      intro.replaceChildren()
+      conCodigo(intro, doc.info.description)
       const destino = document.getElementById('mensajes')
       const operaciones = Object.values(doc.operations || {})
       for (const [id, m] of Object.entries(doc.components.messages)) {

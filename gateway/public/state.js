@@ -1,6 +1,7 @@
 /*
  * What the dashboard remembers between refreshes: the API key, the page of
- * users shown, the chosen account, and the timers of the polling loop.
+ * users shown, the chosen account (its payments, refunds and statement),
+ * and the timers of the polling loop.
  */
 
 /** The sessionStorage key the API key is kept under. */
@@ -20,6 +21,15 @@ export const state = {
   /** pagoId → the payment's estado seen last time, to announce each change once. */
   seen: new Map(),
   pending: false,
+  /** The page's payments (id → payment), for the refund form. */
+  pagos: new Map(),
+  /** pagoId → { reembolsado, reembolsos } last fetched; a payment with a refund asked from this page is in it. */
+  refunds: new Map(),
+  /** reembolsoId → its estado seen last time, to announce each change once. */
+  seenRefunds: new Map(),
+  /** The statement shown: its movements (newest first) and the cursor of the next page (null: none). */
+  movimientos: [],
+  siguiente: null,
   timer: undefined,
   healthTimer: undefined
 }

@@ -27,7 +27,7 @@ const sandbox: { window: { Importe?: ImporteModule } } = { window: {} }
 runInNewContext(source, sandbox)
 const Importe = sandbox.window.Importe!
 /** How the page shows money (dom.js's `money`). */
-const dinero = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+const dinero = new Intl.NumberFormat('es-ES', { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: 'always' })
 
 t.test('the page\'s limits are the API\'s', async (t) => {
   t.equal(Importe.MONTO_MAXIMO_CENTIMOS, MONTO_MAXIMO_CENTIMOS)
