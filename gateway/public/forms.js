@@ -45,19 +45,19 @@ const errorOf = (form) => (form ? form.querySelector('.error') : null)
  */
 export function showError (err, form) {
   const text = err instanceof Error ? err.message : String(err)
-  clearErrors()
   $('aviso').textContent = ''
-  if (err instanceof ApiError && err.status === 401) {
-    if (state.apiKey !== '') $('clave-estado').textContent = 'El gateway rechazó la clave guardada.'
-    $('error').textContent = text
-    $('clave').focus()
-    return
-  }
   const box = errorOf(form)
-  if (box === null) {
+  if (box === null || (err instanceof ApiError && err.status === 401)) {
+    // The polling loop repeats a failure every few seconds: the focus moves only when the message is new.
+    const fresh = $('error').textContent !== text
     $('error').textContent = text
+    if (err instanceof ApiError && err.status === 401) {
+      if (state.apiKey !== '') $('clave-estado').textContent = 'El gateway rechazó la clave guardada.'
+      if (fresh || form) $('clave').focus()
+    }
     return
   }
+  clearErrors()
   box.textContent = text
   box.focus({ preventScroll: true })
   box.scrollIntoView({ block: 'center' })
