@@ -1,18 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import t from 'tap'
-import type { Test } from '../helpers/apps.js'
 import { startSystem, type System } from '../../lib/launch/system.js'
+import { DESKTOP, launchChromium, PHONE, screenshot as save, skipWithoutChromium as skip, watchErrors } from '../helpers/browser.js'
+import type { Test } from '../helpers/apps.js'
 
 // The dashboard in a real headless Chromium (Debian's package; playwright-core
 // never downloads a browser), against the built services with API keys on.
 // PROCESADOR_LIMITE=100: a payment above it fails and is refunded.
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const KEY = 'clave-del-panel-0123456789'
-const ARTIFACTS = resolve(import.meta.dirname, '..', 'artifacts')
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`
 
 let sys: System | undefined
 let browser: Browser | undefined
@@ -21,28 +16,14 @@ t.teardown(async () => {
   await sys?.stop()
 })
 
-/** Every console error and uncaught page error (a CSP violation shows up here too). */
-function watchErrors (page: Page): string[] {
-  const errors: string[] = []
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-  page.on('pageerror', (err) => errors.push(err.message))
-  return errors
-}
-
-async function screenshot (t: Test, page: Page, name: string): Promise<void> {
-  const file = join(sys!.dir, name)
-  await page.screenshot({ path: file, fullPage: true })
-  mkdirSync(ARTIFACTS, { recursive: true })
-  copyFileSync(file, join(ARTIFACTS, name))
-  t.comment(`screenshot: ${file} (copied to test/artifacts/${name})`)
-}
+const screenshot = async (t: Test, page: Page, name: string): Promise<void> => await save(t, page, sys!.dir, name)
 
 const estadoDe = (page: Page, concepto: string) => page.locator('#tabla-pagos tbody tr', { hasText: concepto }).locator('.estado')
 
 t.test('dashboard: create a user, top up, pay, and watch the payment complete', { skip }, async (t) => {
   sys = await startSystem('dashboard', { GATEWAY_API_KEYS: KEY, PROCESADOR_LIMITE: '100' })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'es-ES' })
+  browser = await launchChromium()
+  const page = await browser.newPage(DESKTOP)
   const errors = watchErrors(page)
   page.setDefaultTimeout(20_000)
 
@@ -99,7 +80,7 @@ t.test('dashboard: create a user, top up, pay, and watch the payment complete', 
   await screenshot(t, page, 'dashboard.png')
 
   // A phone: one column, nothing wider than the screen.
-  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'es-ES' })
+  const phone = await browser.newPage(PHONE)
   const phoneErrors = watchErrors(phone)
   const id = page.url().split('#usuario-')[1]
   await phone.goto(`${sys.gateway.url}/#usuario-${id}`)
@@ -122,7 +103,7 @@ t.test('dashboard: create a user, top up, pay, and watch the payment complete', 
 
 t.test('Swagger UI and the message contracts page render in the browser', { skip }, async (t) => {
   if (sys === undefined) sys = await startSystem('dashboard-docs', { GATEWAY_API_KEYS: KEY })
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
+  browser ??= await launchChromium()
   const page = await browser.newPage()
   page.setDefaultTimeout(20_000)
   const errors = watchErrors(page)
