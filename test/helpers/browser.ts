@@ -32,10 +32,10 @@ export function watchErrors (page: Page): string[] {
   return errors
 }
 
-/** A full-page screenshot in `dir` and test/artifacts/. */
-export async function screenshot (t: Test, page: Page, dir: string, name: string): Promise<void> {
+/** A screenshot (the whole page, or with `fullPage: false` what the screen shows) in `dir` and test/artifacts/. */
+export async function screenshot (t: Test, page: Page, dir: string, name: string, { fullPage = true } = {}): Promise<void> {
   const file = join(dir, name)
-  await page.screenshot({ path: file, fullPage: true })
+  await page.screenshot({ path: file, fullPage })
   mkdirSync(ARTIFACTS, { recursive: true })
   copyFileSync(file, join(ARTIFACTS, name))
   t.comment(`screenshot: ${file} (copied to test/artifacts/${name})`)

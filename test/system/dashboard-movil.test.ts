@@ -56,11 +56,23 @@ t.test('dashboard on a phone: "Elegir" shows the forms, a refused payment\'s err
   t.equal(await phone.getAttribute('#error-pagar', 'role'), 'alert', 'it is announced (role=alert)')
   t.match(await phone.locator('#error-pagar').textContent(), /el saldo es 480,00 y el importe pedido 1\.000,00/)
   t.equal(await phone.locator('#aviso').textContent(), '', 'the old success notice is gone')
-  await screenshot(t, phone, sys.dir, 'dashboard-movil-error.png')
+  await screenshot(t, phone, sys.dir, 'dashboard-movil-error.png', { fullPage: false })
+
+  // A refund from the phone: the form opens on screen, the cursor in its amount.
+  await phone.locator('#tabla-pagos tbody tr', { hasText: 'Café' }).getByRole('button', { name: /Reembolsar/ }).click()
+  await phone.waitForFunction(() => document.activeElement?.id === 'reembolsar-monto')
+  t.ok(await inViewport(phone, '#reembolsar-monto'), 'the refund form is on screen')
+  await phone.getByRole('button', { name: 'Solicitar reembolso' }).click()
+  await phone.locator('#tabla-reembolsos tbody tr', { hasText: 'Café' }).locator('.estado', { hasText: 'completado' }).waitFor()
+  await phone.locator('#cuenta-saldo', { hasText: '500,00' }).waitFor()
+  t.pass('an empty amount refunds the whole payment; the balance is back to 500,00')
+  t.ok(await phone.locator('#tabla-pagos tbody tr', { hasText: 'Café' }).getByRole('button', { name: /Reembolsar/ }).isHidden(), 'nothing left to refund: no button')
 
   // The payments table scrolls sideways on a phone, and says so.
   t.ok(await phone.locator('#pagos-desliza').isVisible(), 'a hint that the table scrolls')
   t.match(await phone.locator('#pagos-desliza').textContent(), /Hora y Motivo/)
+  await phone.locator('#pagos-desliza').scrollIntoViewIfNeeded()
+  await screenshot(t, phone, sys.dir, 'dashboard-movil-tabla.png', { fullPage: false })
   t.ok(await phone.$eval('#pagos-tabla', (e) => e.scrollWidth > e.clientWidth), 'the table is wider than the phone')
   t.ok(await phone.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'the page itself never scrolls sideways')
   await screenshot(t, phone, sys.dir, 'dashboard-movil-cuenta.png')
