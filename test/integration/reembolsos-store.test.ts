@@ -74,6 +74,8 @@ for (const dialect of dialects) {
       t.match(await i!.reembolsos.applyReembolsoProcesado({ ...procesado(res.reembolso, 'completado'), montoCentimos: 1 }), { kind: 'refused' })
       t.match(await i!.reembolsos.applyReembolsoProcesado({ ...procesado(res.reembolso, 'completado'), reembolsoId: randomUUID() }), { kind: 'refused' })
       t.equal(await saldo(i!.db), before + 2_500, 'credited once')
+      t.match(await i!.pagos.find(1, pagoId), { kind: 'found', pago: { reembolsado: 25 } }, "the payment's view: completed refunds, in money")
+      t.match((await i!.pagos.list(1, { limit: 10, offset: 0 }))?.pagos, [{ id: pagoId, reembolsado: 25 }])
       const movs = await i!.db.selectFrom('movimientos').selectAll().where('tipo', '=', 'reembolso').execute()
       t.match(movs, [{ usuario_id: 1, monto_centimos: 2_500, saldo_centimos: before + 2_500, referencia: res.reembolso.id }], 'one movement, the saldo after it')
     })
