@@ -5,7 +5,7 @@ import { connectBroker, peekAll } from '../helpers/amqp-peek.js'
 import { silent } from '../helpers/apps.js'
 import { brokerContract } from '../helpers/broker-contract.js'
 import { waitFor } from '../helpers/poll.js'
-import { AMQP_URL, deleteTopology, uniquePrefix } from '../helpers/system.js'
+import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
 // lib/messaging/broker.ts keeps the Broker contract against the real
 // RabbitMQ (AMQP_URL); each case on a prefix of its own, deleted after.
