@@ -17,6 +17,7 @@ interface MessageDoc {
 }
 
 const PAGO_ID = '3f1c2a9e-8b7d-4e6f-9a1b-2c3d4e5f6a7b'
+const REEMBOLSO_ID = '9b2d4c6e-1a3f-4b5d-8e7f-0a1b2c3d4e5f'
 
 const DOCS: Record<MessageName, MessageDoc> = {
   'pago.solicitado': {
@@ -34,6 +35,23 @@ const DOCS: Record<MessageName, MessageDoc> = {
       'Un pago.solicitado repetido de un pago ya registrado se responde publicando otra vez el resultado registrado.',
     publisher: 'pagos',
     example: { tipo: 'pago.procesado', version: 1, pagoId: PAGO_ID, usuarioId: 1, montoCentimos: 2550, estado: 'completado', motivo: 'Aprobado por el proveedor', procesadoEn: '2026-01-15T10:00:00.120Z' }
+  },
+  'reembolso.solicitado': {
+    operationId: 'ReembolsoSolicitado',
+    title: 'Reembolso solicitado',
+    summary: 'usuarios registró `pendiente` un reembolso de un pago `completado` (messageId = id del reembolso); pagos debe pedirlo al proveedor. ' +
+      '`motivo` es el del cliente (o null). usuarios lo vuelve a publicar, idéntico, mientras siga pendiente pasado PAGO_REENVIO_SEGUNDOS. ' +
+      'Un reembolso de un pago que pagos nunca procesó va a la cola de mensajes muertos con su motivo.',
+    publisher: 'usuarios',
+    example: { tipo: 'reembolso.solicitado', version: 1, reembolsoId: REEMBOLSO_ID, pagoId: PAGO_ID, usuarioId: 1, montoCentimos: 1000, motivo: 'Producto devuelto', solicitadoEn: '2026-01-15T11:00:00.000Z' }
+  },
+  'reembolso.procesado': {
+    operationId: 'ReembolsoProcesado',
+    title: 'Reembolso procesado',
+    summary: 'pagos tiene la respuesta del proveedor para un reembolso: `completado` hace que usuarios abone el importe al saldo (una sola vez), ' +
+      '`fallido` no abona nada. `motivo` es el del proveedor. Un reembolso.solicitado repetido se responde con el resultado registrado.',
+    publisher: 'pagos',
+    example: { tipo: 'reembolso.procesado', version: 1, reembolsoId: REEMBOLSO_ID, pagoId: PAGO_ID, usuarioId: 1, montoCentimos: 1000, estado: 'completado', motivo: 'Reembolso aprobado por el proveedor', procesadoEn: '2026-01-15T11:00:00.120Z' }
   }
 }
 
@@ -42,15 +60,15 @@ export const MessageExamples: Record<MessageName, unknown> = Object.fromEntries(
   Object.entries(DOCS).map(([name, doc]) => [name, doc.example])
 ) as Record<MessageName, unknown>
 
-const PROPERTIES = 'Propiedades AMQP: `messageId` = id del pago (la clave de idempotencia de cada consumidor), ' +
-  '`correlationId` = el `x-request-id` de la petición HTTP que originó el pago, `type` = nombre del mensaje, ' +
+const PROPERTIES = 'Propiedades AMQP: `messageId` = id del pago, o del reembolso en los mensajes `reembolso.*` (la clave de idempotencia de cada consumidor), ' +
+  '`correlationId` = el `x-request-id` de la petición HTTP que originó el pago o el reembolso, `type` = nombre del mensaje, ' +
   '`contentType: application/json`; persistente (`deliveryMode` 2) y `mandatory`. Los importes viajan en céntimos enteros.'
 
 export function asyncApiDocument (prefix = 'pagos'): Record<string, unknown> {
   const t = topology(prefix)
   const names = Object.keys(Messages) as MessageName[]
   const consumerOf = (name: MessageName): ConsumerName =>
-    (Object.keys(Subscriptions) as ConsumerName[]).find((c) => Subscriptions[c] === name)!
+    (Object.keys(Subscriptions) as ConsumerName[]).find((c) => (Subscriptions[c] as readonly MessageName[]).includes(name))!
 
   const channels = Object.fromEntries(names.map((name) => [DOCS[name].operationId, {
     address: name,
@@ -85,7 +103,7 @@ export function asyncApiDocument (prefix = 'pagos'): Record<string, unknown> {
         messages,
         summary: `${consumerOf(name)} lo consume de la cola \`${q.queue}\` (quorum, ack manual).`,
         description: `Un mensaje que no cumple el contrato va a \`${q.deadLetterQueue}\` con el motivo en la cabecera \`x-motivo\`; ` +
-          `un fallo transitorio se reintenta a través de \`${q.retryQueue}\`. El consumidor es idempotente por \`pagoId\`.`,
+          `un fallo transitorio se reintenta a través de \`${q.retryQueue}\`. El consumidor es idempotente por \`${name.startsWith('reembolso') ? 'reembolsoId' : 'pagoId'}\`.`,
         bindings: { amqp: { ack: true, bindingVersion: '0.3.0' } }
       }]
     ]

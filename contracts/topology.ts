@@ -6,7 +6,9 @@ import type { MessageName } from './messages.js'
  *
  *   <prefix>.events        topic exchange; routing key = message name
  *   <prefix>.dlx           direct exchange for dead letters
- *   <prefix>.<consumer>.<message>        quorum work queue
+ *   <prefix>.<consumer>.<message>        quorum work queue, bound to every message
+ *                                        the consumer takes; named after its first
+ *                                        (so queues of earlier versions keep their name)
  *   <prefix>.<consumer>.<message>.retry  delayed retries: per-message TTL, then back to the work queue
  *   <prefix>.<consumer>.<message>.dlq    its dead-letter queue
  */
@@ -16,7 +18,10 @@ export interface QueueTopology {
   queue: string
   retryQueue: string
   deadLetterQueue: string
+  /** The message the queue is named after (the consumer's first). */
   routingKey: MessageName
+  /** Every message the queue takes, routingKey first: one binding each. */
+  routingKeys: readonly MessageName[]
 }
 
 export interface Topology {
@@ -25,17 +30,21 @@ export interface Topology {
   queues: Record<ConsumerName, QueueTopology>
 }
 
-/** Who consumes what: pagos takes requests, usuarios takes results. */
-export const Subscriptions: Record<ConsumerName, MessageName> = {
-  pagos: 'pago.solicitado',
-  usuarios: 'pago.procesado'
-}
+/** Who consumes what: pagos takes requests (payments, refunds), usuarios takes results. */
+export const Subscriptions = {
+  pagos: ['pago.solicitado', 'reembolso.solicitado'],
+  usuarios: ['pago.procesado', 'reembolso.procesado']
+} as const satisfies Record<ConsumerName, readonly MessageName[]>
+
+/** The messages a consumer takes. */
+export type SubscribedBy<C extends ConsumerName> = (typeof Subscriptions)[C][number]
 
 export function topology (prefix: string): Topology {
   const queue = (consumer: ConsumerName): QueueTopology => {
-    const routingKey = Subscriptions[consumer]
+    const routingKeys = Subscriptions[consumer]
+    const routingKey = routingKeys[0]
     const name = `${prefix}.${consumer}.${routingKey}`
-    return { queue: name, retryQueue: `${name}.retry`, deadLetterQueue: `${name}.dlq`, routingKey }
+    return { queue: name, retryQueue: `${name}.retry`, deadLetterQueue: `${name}.dlq`, routingKey, routingKeys }
   }
   return {
     exchange: `${prefix}.events`,

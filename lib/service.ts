@@ -2,11 +2,11 @@ import { sql, type DrainOuterGeneric, type Kysely, type Migration } from 'kysely
 import type { Logger } from 'pino'
 import type { Operation } from '../contracts/http/api.js'
 import type { MessageName } from '../contracts/messages.js'
-import type { ConsumerName } from '../contracts/topology.js'
+import type { ConsumerName, SubscribedBy } from '../contracts/topology.js'
 import { registerHealthRoutes } from './http/health.js'
 import { createHttpApp, type App } from './http/http-app.js'
 import { createBrokerFromConfig, type Broker } from './messaging/broker.js'
-import type { Handler } from './messaging/delivery.js'
+import { dispatch, type Handlers } from './messaging/delivery.js'
 import { createOutboxRelay, type OutboxDatabase } from './messaging/outbox-relay.js'
 import { watchMessaging, type Metrics } from './observability/metrics.js'
 import { observe } from './observability/observe.js'
@@ -49,8 +49,8 @@ export interface ServiceParts<DB> {
 
 /** What only the service knows. */
 export interface ServiceOwn<N extends MessageName> {
-  /** Takes the messages of the service's queue (contracts/topology.ts Subscriptions). */
-  handler: Handler<N>
+  /** One per message of the service's queue (contracts/topology.ts Subscriptions), by message name. */
+  handlers: Handlers<N>
   /** More figures for /health/ready, after outboxPendientes and deadLetter; they never make it unready. */
   health?: () => Promise<Record<string, unknown>>
   /** Declares the service's routes (after the health routes). */
@@ -61,9 +61,9 @@ export interface ServiceOwn<N extends MessageName> {
   stop?: () => Promise<void>
 }
 
-export interface ServiceOptions<DB extends TableMap<DB>, N extends MessageName> {
+export interface ServiceOptions<DB extends TableMap<DB>, C extends ConsumerName> {
   /** The service's name: its queue, metrics label, log file, AMQP connection and PostgreSQL application_name. */
-  name: ConsumerName
+  name: C
   /** OpenAPI title and description. */
   title: string
   description: string
@@ -79,7 +79,7 @@ export interface ServiceOptions<DB extends TableMap<DB>, N extends MessageName> 
   /** The broker to use (tests pass lib/messaging/memory-broker.ts); default: RabbitMQ from config. Closed with the app. */
   broker?: Broker
   /** Builds the service's own parts (stores, handler, routes) on the shared ones. */
-  compose: (parts: ServiceParts<DB>) => Promise<ServiceOwn<N>>
+  compose: (parts: ServiceParts<DB>) => Promise<ServiceOwn<SubscribedBy<C>>>
 }
 
 /**
@@ -88,7 +88,7 @@ export interface ServiceOptions<DB extends TableMap<DB>, N extends MessageName> 
  * publishes what is left of its batch, the broker closes, then the database.
  * Errors: whatever opening or migrating the database raises.
  */
-export async function buildService<DB extends TableMap<DB>, N extends MessageName> (opts: ServiceOptions<DB, N>): Promise<App> {
+export async function buildService<DB extends TableMap<DB>, C extends ConsumerName> (opts: ServiceOptions<DB, C>): Promise<App> {
   const { config, logger, name } = opts
   const app = createHttpApp(logger)
   const metrics = await observe(app, { service: name, title: opts.title, description: opts.description, operations: opts.operations, amqpPrefix: config.AMQP_PREFIX })
@@ -112,7 +112,7 @@ export async function buildService<DB extends TableMap<DB>, N extends MessageNam
   const deadLetter = async (): Promise<number> => await broker.deadLetterCount(name)
 
   const own = await opts.compose({ app, db, transact, notify: relay.notify, broker, metrics, logger, backlog, deadLetter })
-  broker.consume(name, own.handler)
+  broker.consume(name, dispatch(own.handlers))
   watchMessaging(metrics, { db, broker })
   registerHealthRoutes(app, {
     servicio: name,

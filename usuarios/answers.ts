@@ -1,7 +1,9 @@
+import type { PagoNoReembolsable, ReembolsarResponse, ReembolsoExcedePago } from '../contracts/http/reembolsos.js'
 import type { PagarResponse, RecargarResponse, SaldoInsuficiente, SaldoMaximoSuperado } from '../contracts/http/usuarios.js'
 import { fromCentimos, SALDO_MAXIMO } from '../contracts/money.js'
-import { SaldoInsuficienteError, SaldoMaximoSuperadoError } from './errors.js'
+import { PagoNoReembolsableError, ReembolsoExcedePagoError, SaldoInsuficienteError, SaldoMaximoSuperadoError } from './errors.js'
 import type { Accepted, InsufficientFunds, SaldoMaximoExceeded, ToppedUp } from './store/outcomes.js'
+import type { PagoNotRefundable, RefundAccepted, RefundExceedsPago } from './store/reembolsos-outcomes.js'
 
 /*
  * The HTTP answer (status and JSON body) of each outcome of pagar and
@@ -31,6 +33,11 @@ export function recargarAnswer (outcome: ToppedUp | SaldoMaximoExceeded): Recarg
   if (outcome.kind === 'topped-up') {
     return { status: 200, body: { mensaje: 'Recarga realizada', usuario: outcome.usuario, recarga: outcome.recarga } }
   }
+  return saldoMaximoAnswer(outcome)
+}
+
+/** 409 SALDO_MAXIMO_SUPERADO with the figures in money (a top-up, or a refund, that would pass the ceiling). */
+function saldoMaximoAnswer (outcome: SaldoMaximoExceeded): { status: 409, body: SaldoMaximoSuperado } {
   const e = new SaldoMaximoSuperadoError()
   return {
     status: 409,
@@ -42,5 +49,35 @@ export function recargarAnswer (outcome: ToppedUp | SaldoMaximoExceeded): Recarg
       monto: fromCentimos(outcome.montoCentimos),
       saldoMaximo: SALDO_MAXIMO
     }
+  }
+}
+
+export type ReembolsarAnswer =
+  | { status: 202, body: ReembolsarResponse }
+  | { status: 409, body: PagoNoReembolsable | ReembolsoExcedePago | SaldoMaximoSuperado }
+
+/** 202 with the refund `pendiente`; 409 PAGO_NO_REEMBOLSABLE, REEMBOLSO_EXCEDE_PAGO (with `reembolsable`, money) or SALDO_MAXIMO_SUPERADO. */
+export function reembolsarAnswer (outcome: RefundAccepted | PagoNotRefundable | RefundExceedsPago | SaldoMaximoExceeded): ReembolsarAnswer {
+  switch (outcome.kind) {
+    case 'accepted':
+      return { status: 202, body: { mensaje: 'Solicitud de reembolso enviada', reembolso: outcome.reembolso } }
+    case 'not-refundable': {
+      const e = new PagoNoReembolsableError()
+      return { status: 409, body: { error: e.message as PagoNoReembolsable['error'], code: 'PAGO_NO_REEMBOLSABLE', estado: outcome.estado, reembolsable: fromCentimos(outcome.reembolsableCentimos) } }
+    }
+    case 'exceeds': {
+      const e = new ReembolsoExcedePagoError()
+      return {
+        status: 409,
+        body: {
+          error: e.message as ReembolsoExcedePago['error'],
+          code: 'REEMBOLSO_EXCEDE_PAGO',
+          monto: outcome.montoCentimos === null ? null : fromCentimos(outcome.montoCentimos),
+          reembolsable: fromCentimos(outcome.reembolsableCentimos)
+        }
+      }
+    }
+    default:
+      return saldoMaximoAnswer(outcome)
   }
 }

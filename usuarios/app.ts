@@ -6,17 +6,20 @@ import type { App } from '../lib/http/http-app.js'
 import type { Broker } from '../lib/messaging/broker.js'
 import { buildService } from '../lib/service.js'
 import type { UsuariosConfig } from './config.js'
-import { countPagos, watchOverdue } from './metrics.js'
+import { countPagos, countReembolsos, watchOverdue } from './metrics.js'
 import { pagoProcesadoHandler } from './messaging/pago-procesado-handler.js'
+import { reembolsoProcesadoHandler } from './messaging/reembolso-procesado-handler.js'
 import { startResendSweep } from './resend-sweep.js'
 import { registerCuentaPagosRoutes } from './routes/cuenta-pagos.js'
 import { registerMovimientosRoutes } from './routes/movimientos.js'
+import { registerReembolsosRoutes } from './routes/reembolsos.js'
 import { registerUsuariosRoutes } from './routes/usuarios.js'
 import { createCuentasStore } from './store/cuentas-store.js'
 import { purgeIdempotencyKeys } from './store/idempotency.js'
 import { migrations } from './store/migrations.js'
 import { createMovimientosStore } from './store/movimientos.js'
 import { createCuentaPagosStore } from './store/cuenta-pagos-store.js'
+import { createReembolsosStore } from './store/reembolsos-store.js'
 import { createResendStore } from './store/resend-store.js'
 import type { UsuariosDatabase } from './store/schema.js'
 
@@ -31,7 +34,7 @@ const HOUR_MS = 3_600_000
 
 /** Builds usuarios (database migrated and seeded, broker wired); never listens. */
 export async function buildUsuariosApp ({ config, logger, broker }: UsuariosAppOptions): Promise<App> {
-  return await buildService<UsuariosDatabase, 'pago.procesado'>({
+  return await buildService<UsuariosDatabase, 'usuarios'>({
     name: 'usuarios',
     title: `${SYSTEM_NAME}: usuarios`,
     description: `Usuarios y saldos; acepta los pagos (los debita y los deja pendientes) y aplica su resultado. ${GATEWAY_DOCS_HINT}`,
@@ -48,6 +51,7 @@ export async function buildUsuariosApp ({ config, logger, broker }: UsuariosAppO
       const cuentas = createCuentasStore(db)
       if (await cuentas.seed()) logger.info('empty database: created Willis and Ana')
       const pagos = countPagos(createCuentaPagosStore(db, notify, transact), metrics.registry)
+      const reembolsos = countReembolsos(createReembolsosStore(db, notify, transact), metrics.registry)
       const resendBoundMs = config.PAGO_REENVIO_SEGUNDOS * 1000
       const resends = createResendStore(db, notify, transact)
       const overdue = async (): Promise<number> => await resends.countOverdue(resendBoundMs)
@@ -61,7 +65,10 @@ export async function buildUsuariosApp ({ config, logger, broker }: UsuariosAppO
       let resendSweep: { stop: () => Promise<void> } | undefined
 
       return {
-        handler: pagoProcesadoHandler(pagos, logger),
+        handlers: {
+          'pago.procesado': pagoProcesadoHandler(pagos, logger),
+          'reembolso.procesado': reembolsoProcesadoHandler(reembolsos, logger)
+        },
         // Overdue payments do not make usuarios unready: the sweep is already
         // asking pagos again, and taking usuarios out of rotation would only stop
         // new payments without helping the old ones. Alerts read the figure.
@@ -70,6 +77,7 @@ export async function buildUsuariosApp ({ config, logger, broker }: UsuariosAppO
           registerUsuariosRoutes(app, cuentas)
           registerCuentaPagosRoutes(app, pagos, config.PAGO_MONTO_DEFECTO)
           registerMovimientosRoutes(app, createMovimientosStore(db))
+          registerReembolsosRoutes(app, reembolsos)
         },
         async start () {
           await purge()

@@ -23,3 +23,12 @@ export const SaldoInsuficienteError = createError('SALDO_INSUFICIENTE', 'Saldo i
 
 /** 409: the top-up would take saldo + pending payments past SALDO_MAXIMO; the body adds the figures (money). */
 export const SaldoMaximoSuperadoError = createError('SALDO_MAXIMO_SUPERADO', 'El saldo superaría el máximo permitido', 409)
+
+/** 404: the payment has no refund with that id. */
+export const ReembolsoNotFoundError = createError('REEMBOLSO_NO_ENCONTRADO', 'Reembolso no encontrado', 404)
+
+/** 409: only a `completado` payment can be refunded; the body adds `estado` and `reembolsable` (money). */
+export const PagoNoReembolsableError = createError('PAGO_NO_REEMBOLSABLE', 'El pago no se puede reembolsar', 409)
+
+/** 409: the refund is more than what is left of the payment (pending and completed refunds count); the body adds `monto` and `reembolsable` (money). */
+export const ReembolsoExcedePagoError = createError('REEMBOLSO_EXCEDE_PAGO', 'El reembolso supera lo que queda por reembolsar del pago', 409)

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { CuentaPagosStore } from './store/cuenta-pagos-store.js'
+import type { ReembolsosStore } from './store/reembolsos-store.js'
 
 /**
  * The payment lifecycle as usuarios sees it, counted where it happens (the
@@ -50,4 +51,29 @@ export function watchOverdue (registry: Registry, count: () => Promise<number>):
       this.set(last)
     }
   })
+}
+
+/** Refunds as usuarios sees them: accepted (202), then completed (credited) or failed. Replays and duplicates count nothing. */
+export function countReembolsos (store: ReembolsosStore, registry: Registry): ReembolsosStore {
+  const registers = [registry]
+  const requested = new Counter({ name: 'refunds_requested_total', help: 'Refunds accepted (202): recorded pendiente, reembolso.solicitado in the outbox', registers })
+  const processed = new Counter({ name: 'refunds_processed_total', help: 'Refunds that left pendiente, by estado (completado: amount credited)', labelNames: ['estado'], registers })
+  const credited = new Counter({ name: 'refunds_credited_cents_total', help: 'Amount of completed refunds credited to balances, in cents', registers })
+  for (const estado of ['completado', 'fallido']) processed.inc({ estado }, 0)
+  return {
+    ...store,
+    async reembolsar (s: Parameters<ReembolsosStore['reembolsar']>[0]) {
+      const result = await store.reembolsar(s)
+      if (result.kind === 'accepted') requested.inc()
+      return result
+    },
+    async applyReembolsoProcesado (m: Parameters<ReembolsosStore['applyReembolsoProcesado']>[0]) {
+      const result = await store.applyReembolsoProcesado(m)
+      if (result.kind === 'applied') {
+        processed.inc({ estado: m.estado })
+        if (m.estado === 'completado') credited.inc(m.montoCentimos)
+      }
+      return result
+    }
+  }
 }

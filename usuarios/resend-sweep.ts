@@ -29,7 +29,7 @@ export function startResendSweep (opts: ResendSweepOptions): { stop: () => Promi
     if (!opts.brokerConnected()) return
     try {
       const n = await opts.store.resendOverdue(opts.boundMs, RESEND_BATCH)
-      if (n > 0) log.warn({ reenviados: n, limiteSegundos: opts.boundMs / 1000 }, 'pago.solicitado reenviado para pagos pendientes pasado el límite')
+      if (n > 0) log.warn({ reenviados: n, limiteSegundos: opts.boundMs / 1000 }, 'pago.solicitado / reembolso.solicitado reenviado para pagos o reembolsos pendientes pasado el límite')
     } catch (err) {
       log.warn({ err }, 'payment re-send sweep failed; next sweep retries')
     }

@@ -62,3 +62,6 @@ export const PagoIdSchema = Type.String({ format: 'uuid', description: 'Id del p
 
 /** What a payment is for: text under the rule of contracts/text.ts, 1 to 200 code points. */
 export const ConceptoSchema = textoSchema('concepto', { maxLength: 200, description: 'Concepto del pago', examples: ['Libro'] })
+
+/** Why a client asks for a refund: text under the rule of contracts/text.ts, 1 to 200 code points. */
+export const MotivoReembolsoSchema = textoSchema('motivo', { maxLength: 200, description: 'Motivo del reembolso, del cliente', examples: ['Producto devuelto'] })

@@ -3,6 +3,7 @@ import { ErrorSchema, IdempotencyHeadersSchema, PaginationQuerySchema } from './
 import { operation, type Operation } from './api.js'
 import { EXAMPLE_PAGO_ID, EXAMPLE_T0, EXAMPLE_T1 } from './examples.js'
 import { MovimientosOperations } from './movimientos-operations.js'
+import { ReembolsosOperations } from './reembolsos-operations.js'
 import {
   CrearUsuarioBodySchema, ListaPagosUsuarioQuerySchema, ListaPagosUsuarioSchema, ListaUsuariosSchema, PagarBodySchema,
   PagarHeadersSchema, PagarResponseSchema, PagoParamsSchema, PagoUsuarioSchema, RecargarBodySchema, RecargarResponseSchema,
@@ -16,7 +17,7 @@ import {
 
 const willis = { id: 1, nombre: 'Willis', saldo: 500, creadoEn: EXAMPLE_T0 }
 const pagoPendiente = { id: EXAMPLE_PAGO_ID, usuarioId: 1, estado: 'pendiente', monto: 25.5, concepto: 'Libro', motivo: null, creadoEn: EXAMPLE_T0, actualizadoEn: EXAMPLE_T0 }
-const pagoCompletado = { ...pagoPendiente, estado: 'completado', motivo: 'Aprobado por el proveedor', actualizadoEn: EXAMPLE_T1 }
+const pagoCompletado = { ...pagoPendiente, estado: 'completado', motivo: 'Aprobado por el proveedor', actualizadoEn: EXAMPLE_T1, reembolsado: 10 }
 const noEncontrado = { error: 'Usuario no encontrado', code: 'USUARIO_NO_ENCONTRADO' }
 const invalido = { error: 'Datos inválidos', code: 'VALIDACION', campo: 'saldo', detalle: mensajeImporte('saldo', { cero: true, maximo: SALDO_MAXIMO }) }
 const keyReused = { error: 'Idempotency-Key ya usada con una petición distinta', code: 'IDEMPOTENCY_KEY_REUTILIZADA' }
@@ -144,4 +145,4 @@ export const UsuariosApi = {
 }
 
 /** usuarios' operations in the order its document and the gateway's list them. */
-export const UsuariosOperations: Operation[] = [...Object.values(UsuariosApi), ...MovimientosOperations]
+export const UsuariosOperations: Operation[] = [...Object.values(UsuariosApi), ...MovimientosOperations, ...ReembolsosOperations]

@@ -22,9 +22,14 @@ export const PagoUsuarioSchema = Type.Object({
   concepto: Type.Union([Type.String(), Type.Null()]),
   motivo: Type.Union([Type.String(), Type.Null()], { description: 'Razón del resultado, cuando lo hay' }),
   creadoEn: Type.String({ format: 'date-time' }),
-  actualizadoEn: Type.String({ format: 'date-time' })
+  actualizadoEn: Type.String({ format: 'date-time' }),
+  reembolsado: Type.Number({ minimum: 0, description: 'Suma de sus reembolsos completados (0 si no tiene)' })
 })
 export type PagoUsuario = Static<typeof PagoUsuarioSchema>
+
+/** A payment as `pagar` answers it, just accepted: the view without `reembolsado` (the answer replays keep, unchanged). */
+export const PagoAceptadoSchema = Type.Omit(PagoUsuarioSchema, ['reembolsado'])
+export type PagoAceptado = Static<typeof PagoAceptadoSchema>
 
 export const UsuarioParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema })
 export const PagoParamsSchema = Type.Object({ usuarioId: IdUsuarioParamSchema, pagoId: PagoIdSchema })
@@ -55,7 +60,7 @@ export const PagarHeadersSchema = IdempotencyHeadersSchema
 export const PagarResponseSchema = Type.Object({
   mensaje: Type.Literal('Solicitud de pago enviada'),
   usuario: UsuarioSchema,
-  pago: PagoUsuarioSchema
+  pago: PagoAceptadoSchema
 })
 export type PagarResponse = Static<typeof PagarResponseSchema>
 
@@ -72,7 +77,7 @@ export const SaldoMaximoSuperadoSchema = Type.Object({
   error: Type.Literal('El saldo superaría el máximo permitido'),
   code: Type.Literal('SALDO_MAXIMO_SUPERADO'),
   saldo: SaldoSchema,
-  pendiente: Type.Number({ minimum: 0, description: 'Pagos aún pendientes (pueden volver al saldo si fallan)' }),
+  pendiente: Type.Number({ minimum: 0, description: 'Pagos aún pendientes (pueden volver al saldo si fallan) y reembolsos pendientes (volverán si se completan)' }),
   monto: MontoSchema,
   saldoMaximo: Type.Literal(SALDO_MAXIMO)
 })

@@ -1,7 +1,7 @@
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client'
 import type { Logger } from 'pino'
-import { decodeMessage, type MessageName } from '../../contracts/messages.js'
-import { Subscriptions, type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
+import { decodeAny, type MessageName } from '../../contracts/messages.js'
+import { type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
 import { rawBody, type CheckedPublisher } from './amqp-publisher.js'
 import type { Declarations } from './amqp-topology.js'
 import { ATTEMPTS_HEADER, REASON_HEADER, type BrokerMetrics, type DeadLetterCause, type Handler } from './delivery.js'
@@ -43,7 +43,7 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
   const consumers: Consumer[] = []
   const lastDepth = new Map<ConsumerName, number>()
 
-  async function deadLetter (q: QueueTopology, msg: AsyncMessage, reason: string, cause: DeadLetterCause): Promise<void> {
+  async function deadLetter (q: QueueTopology, name: MessageName, msg: AsyncMessage, reason: string, cause: DeadLetterCause): Promise<void> {
     await publisher.send({
       exchange: t.deadLetterExchange,
       routingKey: q.deadLetterQueue,
@@ -58,12 +58,12 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         'x-dead-lettered-at': new Date().toISOString()
       }
     }, rawBody(msg))
-    opts.metrics?.deadLettered(q.routingKey, cause)
+    opts.metrics?.deadLettered(name, cause)
     log.error({ queue: q.queue, messageId: msg.messageId, correlationId: msg.correlationId, motivo: reason }, 'message dead-lettered')
   }
 
   /** A transient failure: back to the work queue after `delay` ms. */
-  async function retryLater (q: QueueTopology, msg: AsyncMessage, attempt: number, delay: number, err: unknown): Promise<void> {
+  async function retryLater (q: QueueTopology, name: MessageName, msg: AsyncMessage, attempt: number, delay: number, err: unknown): Promise<void> {
     await publisher.send({
       exchange: '',
       routingKey: q.retryQueue,
@@ -74,13 +74,12 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
       expiration: String(delay),
       headers: { ...msg.headers, [ATTEMPTS_HEADER]: attempt }
     }, rawBody(msg))
-    opts.metrics?.retried(q.routingKey)
+    opts.metrics?.retried(name)
     log.warn({ err, queue: q.queue, messageId: msg.messageId, attempt, retryInMs: delay }, 'handler failed, retry scheduled')
   }
 
   return {
     consume (consumer, handler) {
-      const name = Subscriptions[consumer]
       const q = t.queues[consumer]
       const sub = connection.createConsumer({
         queue: q.queue,
@@ -94,23 +93,24 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         // Whatever happens below is settled by publishing (retry or dead
         // letter) and then acking; if that publish fails the broker is away
         // and the nack returns the message to the queue.
-        const decoded = decodeMessage(name, rawBody(msg))
+        const decoded = decodeAny(q.routingKeys, rawBody(msg))
         if (!decoded.ok) {
-          await deadLetter(q, msg, decoded.reason, 'invalid')
-          opts.metrics?.consumed(name)
+          await deadLetter(q, q.routingKey, msg, decoded.reason, 'invalid')
+          opts.metrics?.consumed(q.routingKey)
           return ConsumerStatus.ACK
         }
+        const name = decoded.message.tipo
         const attempt = attemptsOf(msg) + 1
         // A refusal is dead-lettered inside the handler's turn: if that
         // publish fails, the delivery counts as a transient failure.
-        const refusing: Handler<typeof name> = async (delivery) => {
+        const refusing: Handler<MessageName> = async (delivery) => {
           const result = await handler(delivery as never)
-          if ('deadLetter' in result) await deadLetter(q, msg, result.deadLetter, 'rejected')
+          if ('deadLetter' in result) await deadLetter(q, name, msg, result.deadLetter, 'rejected')
           return { ack: true }
         }
         const outcome = await settle(refusing, { message: decoded.message, messageId: msg.messageId, correlationId: msg.correlationId, attempt }, opts.policy)
-        if ('deadLetter' in outcome) await deadLetter(q, msg, outcome.deadLetter, outcome.cause)
-        else if ('retryInMs' in outcome) await retryLater(q, msg, attempt, outcome.retryInMs, outcome.error)
+        if ('deadLetter' in outcome) await deadLetter(q, name, msg, outcome.deadLetter, outcome.cause)
+        else if ('retryInMs' in outcome) await retryLater(q, name, msg, attempt, outcome.retryInMs, outcome.error)
         opts.metrics?.consumed(name)
         return ConsumerStatus.ACK
       })

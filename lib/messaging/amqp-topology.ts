@@ -40,7 +40,7 @@ export function declarations (t: Topology) {
     { queue: q.deadLetterQueue, durable: true, arguments: { 'x-queue-type': 'quorum' as const } }
   ])
   const queueBindings = Object.values(t.queues).flatMap((q) => [
-    { exchange: t.exchange, queue: q.queue, routingKey: q.routingKey },
+    ...q.routingKeys.map((routingKey) => ({ exchange: t.exchange, queue: q.queue, routingKey })),
     { exchange: t.deadLetterExchange, queue: q.deadLetterQueue, routingKey: q.deadLetterQueue }
   ])
   return { exchanges, queues, queueBindings }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { MessageName } from '../../contracts/messages.js'
-import { Subscriptions, topology, type ConsumerName, type Topology } from '../../contracts/topology.js'
+import { topology, type ConsumerName, type SubscribedBy, type Topology } from '../../contracts/topology.js'
 import type { BrokerEnvConfig } from '../process/env-schema.js'
 import { openAmqpConnection } from './amqp-connection.js'
 import { createAmqpConsumers } from './amqp-consumer.js'
@@ -25,12 +25,13 @@ export interface Broker {
    */
   publishRaw: (name: MessageName, json: string, envelope: Envelope) => Promise<void>
   /**
-   * Hands each message of the consumer's queue to `handler`: an answer is
+   * Hands each message of the consumer's queue (any of the messages it
+   * subscribes to, each checked against its own contract) to `handler`: an answer is
    * acked or dead-lettered; a throw is retried with a growing delay until
    * maxAttempts, then dead-lettered (lib/messaging/retry-policy.ts). A body
    * that fails its contract is dead-lettered without reaching the handler.
    */
-  consume: <N extends MessageName>(consumer: ConsumerName, handler: Handler<N & typeof Subscriptions[typeof consumer]>) => void
+  consume: <C extends ConsumerName>(consumer: C, handler: Handler<SubscribedBy<C>>) => void
   /**
    * Messages waiting in a consumer's dead-letter queue: the queue's depth
    * (it survives restarts), the last depth seen while the broker is away.

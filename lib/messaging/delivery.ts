@@ -6,7 +6,7 @@ import type { MessageName, MessageOf } from '../../contracts/messages.js'
  */
 
 export interface Envelope {
-  /** The payment id: the idempotency key end to end. */
+  /** The id of what the message is about (a payment's, or a refund's): the idempotency key end to end. */
   messageId: string
   /** The HTTP request id the message descends from. */
   correlationId?: string | null
@@ -23,6 +23,14 @@ export interface Delivery<N extends MessageName> {
 /** What a handler decides. Throwing means "try again later" (retry-policy.ts). */
 export type HandlerResult = { ack: true } | { deadLetter: string }
 export type Handler<N extends MessageName> = (delivery: Delivery<N>) => Promise<HandlerResult>
+
+/** One handler per message a consumer takes. */
+export type Handlers<N extends MessageName> = { [M in N]: Handler<M> }
+
+/** One handler for a queue that carries several messages: each delivery goes to its message's handler (by `tipo`, its name). */
+export function dispatch<N extends MessageName> (handlers: Handlers<N>): Handler<N> {
+  return async (delivery) => await (handlers[delivery.message.tipo as N] as Handler<N>)(delivery)
+}
 
 /** Why a message went to a dead-letter queue: it failed its contract, the handler refused it, or retries ran out. */
 export type DeadLetterCause = 'invalid' | 'rejected' | 'exhausted'

@@ -1,4 +1,4 @@
-import { decodeMessage, type MessageName } from '../../contracts/messages.js'
+import { decodeAny, type MessageName } from '../../contracts/messages.js'
 import { topology, type ConsumerName, type QueueTopology } from '../../contracts/topology.js'
 import type { Broker } from './broker.js'
 import { UnroutableError, type BrokerMetrics, type DeadLetterCause, type Handler } from './delivery.js'
@@ -75,21 +75,21 @@ export function createMemoryBroker (opts: MemoryBrokerOptions = {}): MemoryBroke
   }
   const queueOf = (consumer: ConsumerName): Queue => queues.get(consumer)!
 
-  const deadLetter = (q: Queue, m: StoredMessage, reason: string, cause: DeadLetterCause): void => {
+  const deadLetter = (q: Queue, name: MessageName, m: StoredMessage, reason: string, cause: DeadLetterCause): void => {
     q.dead.push({ ...m, reason, cause })
-    opts.metrics?.deadLettered(q.topology.routingKey, cause)
+    opts.metrics?.deadLettered(name, cause)
   }
 
   async function deliver (q: Queue, m: StoredMessage, handler: Handler<MessageName>): Promise<void> {
-    const name = q.topology.routingKey
     m.attempts++
-    const decoded = decodeMessage(name, m.body)
+    const decoded = decodeAny(q.topology.routingKeys, m.body)
+    const name = decoded.ok ? decoded.message.tipo : q.topology.routingKey
     if (!decoded.ok) {
-      deadLetter(q, m, decoded.reason, 'invalid')
+      deadLetter(q, name, m, decoded.reason, 'invalid')
     } else {
       const outcome = await settle(handler, { message: decoded.message, messageId: m.messageId, correlationId: m.correlationId, attempt: m.attempts }, policy)
       if ('deadLetter' in outcome) {
-        deadLetter(q, m, outcome.deadLetter, outcome.cause)
+        deadLetter(q, name, m, outcome.deadLetter, outcome.cause)
       } else if ('retryInMs' in outcome) {
         const timer = setTimeout(() => {
           q.retries.delete(timer)
@@ -134,7 +134,7 @@ export function createMemoryBroker (opts: MemoryBrokerOptions = {}): MemoryBroke
     isConnected: () => connected,
     async publishRaw (name, json, envelope) {
       if (!connected) throw new Error('broker not connected (memory)')
-      const targets = [...queues.values()].filter((q) => q.topology.routingKey === name)
+      const targets = [...queues.values()].filter((q) => q.topology.routingKeys.includes(name))
       if (targets.length === 0) throw new UnroutableError(`message ${envelope.messageId} was unroutable`)
       for (const q of targets) {
         q.ready.push({ name, body: json, messageId: envelope.messageId, correlationId: envelope.correlationId ?? undefined, attempts: 0 })
@@ -144,7 +144,7 @@ export function createMemoryBroker (opts: MemoryBrokerOptions = {}): MemoryBroke
     },
     consume (consumer, handler) {
       const q = queueOf(consumer)
-      // The queue's messages are of its routing key, which the handler's type names.
+      // The queue's messages are of its routing keys, which the handler's type names.
       q.handler = handler as Handler<MessageName>
       pump(q)
     },

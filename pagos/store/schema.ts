@@ -16,8 +16,22 @@ export interface PagosProcesadosTable {
   procesado_en: string
 }
 
+/** A processed refund of a payment in `pagos`: the provider's result (`motivo`), recorded once per refund id. */
+export interface ReembolsosProcesadosTable {
+  id: string
+  pago_id: string
+  usuario_id: number
+  monto_centimos: number
+  estado: 'completado' | 'fallido'
+  motivo: string
+  correlation_id: string | null
+  recibido_en: string
+  procesado_en: string
+}
+
 export interface PagosDatabase {
   pagos: PagosProcesadosTable
+  reembolsos: ReembolsosProcesadosTable
   outbox: OutboxTable
 }
 

@@ -104,6 +104,7 @@ export function formatReport (r: ChaosReport): string {
     ['payments accepted (202)', r.accepted],
     ['payments refused (409)', r.refused],
     ['top-ups', r.topUps],
+    ['refunds asked / accepted (202) / refused (409)', `${r.refundsSent} / ${r.refunds} / ${r.refundsRefused}`],
     ['payments completed', r.completed],
     ['payments failed (refunded)', r.failed],
     ['unknown outcomes (must be 0)', r.unknown],

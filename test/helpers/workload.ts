@@ -4,7 +4,7 @@ import { allMovimientos } from './movimientos.js'
 import { waitFor } from './poll.js'
 
 /*
- * A client that pays, tops up and retries the way a careful user of the API
+ * A client that pays, tops up, refunds and retries the way a careful user of the API
  * would (every request carries an Idempotency-Key and is retried with the
  * same key until it gets a definite answer), and a model of what that client
  * was told. After the faults stop, `verify` checks the system against it.
@@ -29,6 +29,8 @@ interface UserModel {
   recargas: number
   /** pagoId → cents, every payment the client was told was accepted. */
   pagos: Map<string, number>
+  /** reembolsoId → its payment and cents, every refund the client was told was accepted. */
+  reembolsos: Map<string, { pagoId: string, cents: number }>
 }
 
 export interface Figures {
@@ -44,11 +46,15 @@ export interface Figures {
   unknown: number
   /** A replayed key that answered differently from the first time. */
   replayMismatches: number
+  /** Refunds asked for (of a payment of the model, partial or full), accepted (202) and refused (409: not completado yet, or nothing left). */
+  refundsSent: number
+  refunds: number
+  refundsRefused: number
 }
 
 export class Workload {
   readonly users = new Map<number, UserModel>()
-  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, rateLimited: 0, unknown: 0, replayMismatches: 0 }
+  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, rateLimited: 0, unknown: 0, replayMismatches: 0, refundsSent: 0, refunds: 0, refundsRefused: 0 }
   private readonly answered: Array<{ usuarioId: number, key: string, body: Record<string, unknown>, pagoId: string | undefined, status: number }> = []
   private seq = 0
 
@@ -58,7 +64,7 @@ export class Workload {
     for (let i = 0; i < n; i++) {
       const r = await this.untilKnown('POST', '/usuarios', { nombre: `${this.label} ${i}`, saldo }, undefined)
       if (r?.status !== 201) throw new Error(`could not create user: ${JSON.stringify(r?.body)}`)
-      this.users.set(r.body.id, { inicial: Math.round(saldo * 100), recargas: 0, pagos: new Map() })
+      this.users.set(r.body.id, { inicial: Math.round(saldo * 100), recargas: 0, pagos: new Map(), reembolsos: new Map() })
     }
   }
 
@@ -93,11 +99,12 @@ export class Workload {
     return ids[Math.floor(this.rng() * ids.length)]!
   }
 
-  /** One random operation: mostly payments, some top-ups, some retries of an old key. */
+  /** One random operation: mostly payments, some top-ups, some refunds, some retries of an old key. */
   async step (): Promise<void> {
     const roll = this.rng()
     if (roll < 0.1 && this.answered.length > 0) return await this.replay()
     const usuarioId = this.pickUser()
+    if (roll >= 0.2 && roll < 0.28 && this.users.get(usuarioId)!.pagos.size > 0) return await this.refund(usuarioId)
     const key = `${this.label}-${++this.seq}`
     const monto = Math.max(1, Math.floor(this.rng() * 5000)) / 100
     const topUp = roll < 0.2
@@ -121,6 +128,26 @@ export class Workload {
     if (!topUp) this.answered.push({ usuarioId, key, body, pagoId: r.body?.pago?.id, status: r.status })
   }
 
+  /** Refunds a payment of the model: a part of it, or (no monto) what is left; a 409 is a fine answer (not completado yet, nothing left). */
+  private async refund (usuarioId: number): Promise<void> {
+    const user = this.users.get(usuarioId)!
+    const ids = [...user.pagos.keys()]
+    const pagoId = ids[Math.floor(this.rng() * ids.length)]!
+    const cents = user.pagos.get(pagoId)!
+    const body = this.rng() < 0.3 ? { motivo: 'carga' } : { monto: Math.max(1, Math.floor(this.rng() * cents / 2)) / 100, motivo: 'carga' }
+    this.figures.refundsSent++
+    const r = await this.untilKnown('POST', `/usuarios/${usuarioId}/pagos/${pagoId}/reembolsos`, body, `${this.label}-${++this.seq}`)
+    if (r === undefined) { this.figures.unknown++; return }
+    if (r.status === 202) {
+      user.reembolsos.set(r.body.reembolso.id, { pagoId, cents: Math.round(r.body.reembolso.monto * 100) })
+      this.figures.refunds++
+    } else if (r.status === 409) {
+      this.figures.refundsRefused++
+    } else {
+      throw new Error(`unexpected ${r.status} for a refund of ${pagoId}: ${JSON.stringify(r.body)}`)
+    }
+  }
+
   private async replay (): Promise<void> {
     const old = this.answered[Math.floor(this.rng() * this.answered.length)]!
     this.figures.replays++
@@ -140,11 +167,11 @@ export class Workload {
 export interface Verdict {
   completed: number
   failed: number
-  /** Accepted payments missing, or not final after quiet. */
+  /** Accepted payments or refunds missing, or not final after quiet. */
   lost: number
-  /** Payments the system holds that no client was told about, or held twice. */
+  /** Payments or refunds the system holds that no client was told about, or held twice. */
   duplicated: number
-  /** Broken money invariants (per user, the account statement's among them), or pagos disagreeing with usuarios. */
+  /** Broken money invariants (per user: the account statement (checkStatement); saldo = inicial + recargas − completados + reembolsos completados; refunds never over their payment), or pagos disagreeing with usuarios. */
   violations: string[]
   quietMs: number
 }
@@ -158,6 +185,15 @@ async function allPagos (base: string, usuarioId: number): Promise<any[]> {
   }
 }
 
+/** The refunds of each payment of the model that has some, as usuarios lists them. */
+async function refundsOf (base: string, usuarioId: number, model: UserModel): Promise<Map<string, any[]>> {
+  const out = new Map<string, any[]>()
+  for (const pagoId of new Set([...model.reembolsos.values()].map((r) => r.pagoId))) {
+    out.set(pagoId, (await call('GET', `${base}/usuarios/${usuarioId}/pagos/${pagoId}/reembolsos`)).body.reembolsos)
+  }
+  return out
+}
+
 /** Waits (bounded) until nothing is pendiente and both outboxes are empty, then checks everything (each user's statement too: checkStatement). */
 export async function verify (w: Workload, urls: { usuarios: string, pagos: string }, quietBoundMs = 90_000): Promise<Verdict> {
   const t0 = Date.now()
@@ -169,6 +205,9 @@ export async function verify (w: Workload, urls: { usuarios: string, pagos: stri
     for (const id of w.users.keys()) {
       const r = await call('GET', `${urls.usuarios}/usuarios/${id}/pagos?estado=pendiente&limit=1`)
       if (r.body.total !== 0) return false
+      for (const refunds of (await refundsOf(urls.usuarios, id, w.users.get(id)!)).values()) {
+        if (refunds.some((r) => r.estado === 'pendiente')) return false
+      }
     }
     return true
   }, { timeoutMs: quietBoundMs, intervalMs: 200 })
@@ -191,10 +230,34 @@ export async function verify (w: Workload, urls: { usuarios: string, pagos: stri
       if (enPagos.status !== 200 || enPagos.body.estado !== p.estado) v.violations.push(`payment ${p.id}: usuarios says ${p.estado}, pagos says ${enPagos.status === 200 ? enPagos.body.estado : enPagos.status}`)
     }
     for (const pagoId of model.pagos.keys()) if (!seen.has(pagoId)) v.lost++
+    // Refunds: each the client was told of, final, none unknown to it, never more than their payment.
+    let refundedCents = 0
+    const seenRefunds = new Set<string>()
+    for (const [pagoId, refunds] of await refundsOf(urls.usuarios, id, model)) {
+      let held = 0
+      let completed = 0
+      for (const r of refunds) {
+        const known = model.reembolsos.get(r.id)
+        if (seenRefunds.has(r.id) || known === undefined) v.duplicated++
+        seenRefunds.add(r.id)
+        const cents = Math.round(r.monto * 100)
+        if (known !== undefined && known.cents !== cents) v.violations.push(`refund ${r.id as string}: amount ${cents} != ${known.cents}`)
+        if (r.estado === 'pendiente') v.lost++
+        if (r.estado !== 'fallido') held += cents
+        if (r.estado === 'completado') completed += cents
+      }
+      refundedCents += completed
+      if (held > model.pagos.get(pagoId)!) v.violations.push(`payment ${pagoId}: refunds ${held} > its amount ${model.pagos.get(pagoId)!}`)
+      const shown = pagos.find((p) => p.id === pagoId)
+      if (shown !== undefined && Math.round(shown.reembolsado * 100) !== completed) v.violations.push(`payment ${pagoId}: reembolsado ${shown.reembolsado as number} != completed refunds ${completed}`)
+    }
+    for (const reembolsoId of model.reembolsos.keys()) if (!seenRefunds.has(reembolsoId)) v.lost++
     const usuario = (await call('GET', `${urls.usuarios}/usuarios/${id}`)).body
     const saldo = Math.round(usuario.saldo * 100)
-    const expected = model.inicial + model.recargas - completedCents
-    if (saldo !== expected) v.violations.push(`user ${id}: saldo ${saldo} != inicial ${model.inicial} + recargas ${model.recargas} - completados ${completedCents} = ${expected}`)
+    const expected = model.inicial + model.recargas - completedCents + refundedCents
+    if (saldo !== expected) {
+      v.violations.push(`user ${id}: saldo ${saldo} != inicial ${model.inicial} + recargas ${model.recargas} - completados ${completedCents} + reembolsos ${refundedCents} = ${expected}`)
+    }
     if (saldo < 0) v.violations.push(`user ${id}: negative saldo ${saldo}`)
     // The statement, every page through usuarios' own URL: it adds up to the saldo, row by row.
     const movimientos = await allMovimientos(async (path) => await call('GET', `${urls.usuarios}${path}`), id)

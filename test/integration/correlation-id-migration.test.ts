@@ -47,7 +47,7 @@ for (const dialect of dialects) {
     t.equal(pago.correlation_id, 'req-antiguo', 'the row kept its correlation id')
     t.match(pagoSolicitadoRow(pago), { message_id: 'pago-antiguo', correlation_id: 'req-antiguo' }, 'a re-send of it carries the same correlation id')
 
-    // Back to the previous release: 0003 (and whatever came after it) undone.
+    // Back to 0002: the later migrations (0004 movimientos, 0005 reembolsos) are undone first, then 0003.
     const down = await migrator.migrateTo('0002_reenvio')
     t.equal(down.error, undefined, '0003 can be undone')
     const back = await sql<{ request_id: string }>`select request_id from pagos where id = 'pago-antiguo'`.execute(db)

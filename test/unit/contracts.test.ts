@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decodeMessage, type MessageName } from '../../contracts/messages.js'
+import { decodeAny, decodeMessage, type MessageName } from '../../contracts/messages.js'
 import { topology } from '../../contracts/topology.js'
 
 const PAGO_ID = '3f1c2a4e-8b7d-4c1e-9f00-1234567890ab'
@@ -111,4 +111,28 @@ t.test('broker names derive from the prefix and are all distinct', async (t) => 
   const other = [b.exchange, b.deadLetterExchange, b.queues.pagos.queue, b.queues.pagos.deadLetterQueue, b.queues.usuarios.queue, b.queues.usuarios.deadLetterQueue]
   t.notOk(other.some((n) => names.includes(n)), 'another prefix shares no name')
   t.same(topology('prueba-1'), a, 'the same prefix gives the same names')
+})
+
+t.test('refunds: each queue carries the messages of its service, named after the first; decodeAny picks the contract by tipo', async (t) => {
+  const a = topology('prueba-1')
+  t.same(a.queues.pagos.routingKeys, ['pago.solicitado', 'reembolso.solicitado'], 'pagos takes payment and refund requests')
+  t.same(a.queues.usuarios.routingKeys, ['pago.procesado', 'reembolso.procesado'], 'usuarios takes both results')
+  t.equal(a.queues.pagos.queue, 'prueba-1.pagos.pago.solicitado', 'queue names unchanged')
+  const reembolso = {
+    tipo: 'reembolso.solicitado',
+    version: 1,
+    reembolsoId: '9b2d4c6e-1a3f-4b5d-8e7f-0a1b2c3d4e5f',
+    pagoId: PAGO_ID,
+    usuarioId: 1,
+    montoCentimos: 500,
+    motivo: 'Producto devuelto',
+    solicitadoEn: '2024-05-01T10:00:00.000Z'
+  }
+  const names = a.queues.pagos.routingKeys
+  t.match(decodeAny(names, JSON.stringify(reembolso)), { ok: true, message: { tipo: 'reembolso.solicitado' } })
+  t.match(decodeAny(names, JSON.stringify(solicitado)), { ok: true, message: { tipo: 'pago.solicitado' } })
+  t.match(decodeAny(names, JSON.stringify({ ...reembolso, motivo: '  ' })), { ok: false, reason: /contract reembolso\.solicitado v1: \/motivo/ }, 'the client text rule holds in the message')
+  t.match(decodeAny(names, JSON.stringify({ ...reembolso, tipo: 'otro' })), { ok: false, reason: /^contract pago\.solicitado v1/ }, 'an unknown tipo is checked against what the queue is named after')
+  t.match(decodeAny(names, JSON.stringify(JSON.stringify(reembolso))), { ok: false, reason: /^contract pago\.solicitado v1/ }, 'a JSON string holding JSON is parsed once: no message')
+  t.notOk(decodeAny(names, JSON.stringify({ ...reembolso, montoCentimos: 0 })).ok)
 })

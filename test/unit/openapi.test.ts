@@ -189,7 +189,7 @@ t.test('path parameters are named for what they are, and pagar links to the paym
     const paths = Object.keys(doc.paths)
     t.same(paths.filter((p) => p.includes('{id}')), [], `${name}: no path says {id}`)
     for (const p of paths.filter((x) => x.startsWith('/usuarios/{'))) t.match(p, /^\/usuarios\/\{usuarioId\}/, `${name}: ${p}`)
-    for (const p of paths.filter((x) => /\{pagoId\}|^\/pagos\/\{/.test(x))) t.match(p, /\{pagoId\}$/, `${name}: ${p}`)
+    for (const p of paths.filter((x) => /\{pagoId\}|^\/pagos\/\{/.test(x))) t.match(p, /\{pagoId\}(\/reembolsos(\/\{reembolsoId\})?)?$/, `${name}: ${p}`)
     if (name === 'pagos') continue
     const ops = operationsOf(doc)
     const byId = new Map([...ops.values()].map((op) => [op.operationId, op]))

@@ -9,7 +9,7 @@ import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempo
 import { appendMovimiento } from './movimientos.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
-import { pagoSolicitadoRow, toPagoUsuario, toUsuario } from './views.js'
+import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
 
 /*
  * The account's payments, as usuarios keeps them: accepted (balance debited,
@@ -42,6 +42,13 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
+  /** The sum of each payment's completed refunds, integer cents (absent: none). */
+  const reembolsadoCentimos = async (pagoIds: string[]): Promise<Map<string, number>> => {
+    if (pagoIds.length === 0) return new Map()
+    const rows = await db.selectFrom('reembolsos').select(['pago_id', (eb) => eb.fn.sum<number>('monto_centimos').as('n')])
+      .where('pago_id', 'in', pagoIds).where('estado', '=', 'completado').groupBy('pago_id').execute()
+    return new Map(rows.map((r) => [r.pago_id, Number(r.n)]))
+  }
 
   return {
     /**
@@ -81,7 +88,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           usuarioId: s.usuarioId, tipo: 'pago', montoCentimos: -s.montoCentimos, saldoCentimos: usuario.saldo_centimos, referencia: pago.id, fecha: now
         })
         await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
-        return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoUsuario(pago) }
+        return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoAceptado(pago) }
       }, (o) => o.kind === 'usuario-not-found' ? undefined : pagarAnswer(o))
       if (outcome.kind === 'accepted') onOutbox()
       return outcome
@@ -132,13 +139,14 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
       if (q.estado !== undefined) query = query.where('estado', '=', q.estado)
       const rows = await query.selectAll().orderBy('creado_en', 'desc').orderBy('id').limit(q.limit).offset(q.offset).execute()
       const { n } = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-      return { pagos: rows.map(toPagoUsuario), total: Number(n) }
+      const refunded = await reembolsadoCentimos(rows.map((r) => r.id))
+      return { pagos: rows.map((r) => toPagoUsuario(r, refunded.get(r.id))), total: Number(n) }
     },
 
     /** One payment of the usuario, or which of the two is missing. */
     async find (usuarioId: number, pagoId: string): Promise<{ kind: 'found', pago: PagoUsuario } | UsuarioNotFound | { kind: 'pago-not-found' }> {
       const row = await db.selectFrom('pagos').selectAll().where('id', '=', pagoId).where('usuario_id', '=', usuarioId).executeTakeFirst()
-      if (row !== undefined) return { kind: 'found', pago: toPagoUsuario(row) }
+      if (row !== undefined) return { kind: 'found', pago: toPagoUsuario(row, (await reembolsadoCentimos([row.id])).get(row.id)) }
       return await usuarioExists(usuarioId) ? { kind: 'pago-not-found' } : { kind: 'usuario-not-found' }
     }
   }

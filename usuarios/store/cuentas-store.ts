@@ -15,15 +15,22 @@ export const SEED_USUARIOS = [
   { nombre: 'Ana', saldoCentimos: 70_000 }
 ]
 
-/** Cents of the user's payments still `pendiente` (SQL, for the row of `usuarios` in scope). */
-const pendienteCentimos = sql<number>`coalesce((select sum(p.monto_centimos) from pagos p where p.usuario_id = usuarios.id and p.estado = 'pendiente'), 0)`
+/**
+ * Cents that may still come back to the saldo (SQL, for the row of `usuarios`
+ * in scope): payments still `pendiente` (refunded if they fail) and refunds
+ * still `pendiente` (credited if they complete).
+ */
+export const pendienteCentimos = sql<number>`(coalesce((select sum(p.monto_centimos) from pagos p where p.usuario_id = usuarios.id and p.estado = 'pendiente'), 0)
+  + coalesce((select sum(r.monto_centimos) from reembolsos r where r.usuario_id = usuarios.id and r.estado = 'pendiente'), 0))`
 
 /**
  * The balance ceiling, for any operation that raises a balance by
- * `montoCentimos`: saldo + pending payments + montoCentimos <= SALDO_MAXIMO.
- * Pending payments count because a failed one is refunded: with them
- * counted, a refund only gives back money that was already inside the
- * ceiling, so no refund can ever pass it (and none is ever refused).
+ * `montoCentimos`: saldo + pending (payments and refunds) + montoCentimos <= SALDO_MAXIMO.
+ * Pending payments count because a failed one is given back, pending refunds
+ * because a completed one is credited: a refund is checked against the
+ * ceiling when it is asked for (reembolsos-store.ts), so the credit of a
+ * completed refund, like the return of a failed payment, only adds money
+ * that was already inside the ceiling and can never pass it.
  * Creation needs no check: an initial balance is at most SALDO_MAXIMO.
  */
 export function fitsSaldoMaximo (montoCentimos: number): Expression<SqlBool> {

@@ -6,7 +6,7 @@ import type { UsuariosDatabase } from './schema.js'
 /** Whose request a client's Idempotency-Key names: columns `usuario_id`, `operacion`, `clave`. */
 export interface IdempotencyKey {
   usuarioId: number
-  operation: 'pagar' | 'recargar'
+  operation: 'pagar' | 'recargar' | 'reembolsar'
   /** The Idempotency-Key header, as sent. */
   key: string
 }

@@ -92,6 +92,31 @@ export const migrations: Record<string, Migration> = {
     async down (db: Kysely<any>) {
       await db.schema.dropTable('movimientos').execute()
     }
+  },
+  '0005_reembolsos': {
+    // Refunds of completed payments (usuarios/store/reembolsos-store.ts).
+    // `idempotencia.operacion` is plain text: 'reembolsar' needs no change there.
+    async up (db: Kysely<any>) {
+      const cents = int64(db)
+      await db.schema.createTable('reembolsos')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('pago_id', 'text', (c) => c.notNull().references('pagos.id'))
+        .addColumn('usuario_id', int64(db), (c) => c.notNull().references('usuarios.id'))
+        .addColumn('monto_centimos', cents, (c) => c.notNull().check(sql`monto_centimos > 0`))
+        .addColumn('motivo', 'text')
+        .addColumn('estado', 'text', (c) => c.notNull().check(sql`estado in ('pendiente', 'completado', 'fallido')`))
+        .addColumn('motivo_fallo', 'text')
+        .addColumn('correlation_id', 'text')
+        .addColumn('creado_en', 'text', (c) => c.notNull())
+        .addColumn('actualizado_en', 'text', (c) => c.notNull())
+        .addColumn('reenviado_en', 'text')
+        .execute()
+      await db.schema.createIndex('reembolsos_pago').on('reembolsos').columns(['pago_id', 'creado_en']).execute()
+      await db.schema.createIndex('reembolsos_estado_creado').on('reembolsos').columns(['estado', 'creado_en']).execute()
+    },
+    async down (db: Kysely<any>) {
+      await db.schema.dropTable('reembolsos').execute()
+    }
   }
 }
 

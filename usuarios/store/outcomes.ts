@@ -1,4 +1,4 @@
-import type { PagoUsuario, RecargarResponse, Usuario } from '../../contracts/http/usuarios.js'
+import type { PagoAceptado, RecargarResponse, Usuario } from '../../contracts/http/usuarios.js'
 
 /*
  * What a usuarios store operation did, as the domain says it: routes and
@@ -6,7 +6,7 @@ import type { PagoUsuario, RecargarResponse, Usuario } from '../../contracts/htt
  */
 
 /** Debited and recorded `pendiente`; `usuario` shows the balance after the debit (API views, money). */
-export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoUsuario }
+export interface Accepted { kind: 'accepted', usuario: Usuario, pago: PagoAceptado }
 /** The balance does not cover the amount (both integer cents): nothing changed. */
 export interface InsufficientFunds { kind: 'insufficient-funds', saldoCentimos: number, montoCentimos: number }
 export interface UsuarioNotFound { kind: 'usuario-not-found' }

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import type { UsuariosDb } from './schema.js'
-import { pagoSolicitadoRow } from './views.js'
+import { pagoSolicitadoRow, reembolsoSolicitadoRow } from './views.js'
 
 /**
  * Payments that stay `pendiente` too long: pagos never got the request, its
@@ -22,7 +22,9 @@ export function createResendStore (db: UsuariosDb, onOutbox: () => void, transac
      * one copy is enough). The UPDATE re-checks its guard, and on PostgreSQL
      * the candidates are claimed with `FOR UPDATE SKIP LOCKED`: instances
      * sweeping at once re-send each payment once, and a payment is re-sent at
-     * most once per `boundMs`. Resolves with the number re-sent.
+     * most once per `boundMs`. Refunds still `pendiente` are re-sent the
+     * same way (`reembolso.solicitado`, up to `batch` more). Resolves with
+     * the number re-sent.
      */
     async resendOverdue (boundMs: number, batch: number): Promise<number> {
       const now = new Date()
@@ -39,10 +41,21 @@ export function createResendStore (db: UsuariosDb, onOutbox: () => void, transac
         for (const pago of marked) {
           await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         }
-        return marked
+        const overdueReembolso = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${cutoff}
+          and not exists (select 1 from outbox o where o.message_id = reembolsos.id and o.tipo = 'reembolso.solicitado')`
+        let refunds = trx.selectFrom('reembolsos').select('id').where(overdueReembolso).orderBy('creado_en').limit(batch)
+        if (hasRowLocks(trx)) refunds = refunds.forUpdate().skipLocked()
+        const markedRefunds = await trx.updateTable('reembolsos')
+          .set({ reenviado_en: now.toISOString() })
+          .where('id', 'in', refunds).where(overdueReembolso)
+          .returningAll().execute()
+        for (const r of markedRefunds) {
+          await trx.insertInto('outbox').values(reembolsoSolicitadoRow(r)).execute()
+        }
+        return marked.length + markedRefunds.length
       })
-      if (rows.length > 0) onOutbox()
-      return rows.length
+      if (rows > 0) onOutbox()
+      return rows
     },
 
     /** Payments still `pendiente` more than `boundMs` after they were accepted. */

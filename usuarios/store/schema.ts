@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { EstadoPago } from '../../contracts/http/common.js'
+import type { EstadoReembolso } from '../../contracts/http/reembolsos.js'
 import type { OutboxTable } from '../../lib/messaging/outbox-relay.js'
 
 /* usuarios' own database; pagos never reads it. Money columns are integer cents. */
@@ -34,6 +35,27 @@ export interface CuentaPagosTable {
   reenviado_en: ColumnType<string | null, string | null | undefined, string | null>
 }
 
+/**
+ * A refund of a completed payment: `monto_centimos` integer cents, `motivo`
+ * the client's reason, `motivo_fallo` the provider's when `fallido`. The
+ * amounts of a payment's `pendiente` and `completado` refunds never add up
+ * to more than the payment (checked under the payment's row lock).
+ */
+export interface ReembolsosTable {
+  id: string
+  pago_id: string
+  usuario_id: number
+  monto_centimos: number
+  motivo: string | null
+  estado: EstadoReembolso
+  motivo_fallo: string | null
+  correlation_id: string | null
+  creado_en: string
+  actualizado_en: string
+  /** When the sweep last re-sent reembolso.solicitado (ISO 8601); null until then. */
+  reenviado_en: ColumnType<string | null, string | null | undefined, string | null>
+}
+
 /** What changed a saldo (README, the account statement). */
 export type TipoMovimiento = 'alta' | 'recarga' | 'pago' | 'devolucion' | 'reembolso'
 
@@ -61,7 +83,7 @@ export interface MovimientosTable {
  */
 export interface IdempotencyTable {
   usuario_id: number
-  operacion: 'pagar' | 'recargar'
+  operacion: 'pagar' | 'recargar' | 'reembolsar'
   clave: string
   huella: string
   status: number
@@ -74,6 +96,7 @@ export interface UsuariosDatabase {
   recargas: RecargasTable
   pagos: CuentaPagosTable
   movimientos: MovimientosTable
+  reembolsos: ReembolsosTable
   idempotencia: IdempotencyTable
   outbox: OutboxTable
 }

@@ -1,7 +1,8 @@
 import { fromCentimos } from '../../contracts/money.js'
-import type { PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
+import type { Reembolso } from '../../contracts/http/reembolsos.js'
+import type { PagoAceptado, PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
-import type { CuentaPagosTable, UsuariosTable } from './schema.js'
+import type { CuentaPagosTable, ReembolsosTable, UsuariosTable } from './schema.js'
 import type { Selectable } from 'kysely'
 
 /* Rows (integer cents) to API bodies (JSON numbers). */
@@ -11,8 +12,8 @@ export function toUsuario (row: Selectable<UsuariosTable>): Usuario {
   return { id: row.id, nombre: row.nombre, saldo: fromCentimos(row.saldo_centimos), creadoEn: row.creado_en }
 }
 
-/** A row of the account's payments as the API shows it: `monto` in money. */
-export function toPagoUsuario (row: Selectable<CuentaPagosTable>): PagoUsuario {
+/** A row of the account's payments as `pagar` answers it, just accepted: `monto` in money. */
+export function toPagoAceptado (row: Selectable<CuentaPagosTable>): PagoAceptado {
   return {
     id: row.id,
     usuarioId: row.usuario_id,
@@ -23,6 +24,39 @@ export function toPagoUsuario (row: Selectable<CuentaPagosTable>): PagoUsuario {
     creadoEn: row.creado_en,
     actualizadoEn: row.actualizado_en
   }
+}
+
+/** A payment as its views show it: `reembolsadoCentimos` (integer cents) is the sum of its completed refunds; both amounts in money. */
+export function toPagoUsuario (row: Selectable<CuentaPagosTable>, reembolsadoCentimos = 0): PagoUsuario {
+  return { ...toPagoAceptado(row), reembolsado: fromCentimos(reembolsadoCentimos) }
+}
+
+/** A refund as the API shows it: `monto` in money. */
+export function toReembolso (row: Selectable<ReembolsosTable>): Reembolso {
+  return {
+    id: row.id,
+    pagoId: row.pago_id,
+    estado: row.estado,
+    monto: fromCentimos(row.monto_centimos),
+    motivo: row.motivo,
+    motivoFallo: row.motivo_fallo,
+    creadoEn: row.creado_en,
+    actualizadoEn: row.actualizado_en
+  }
+}
+
+/** The outbox row that asks pagos for `reembolso`: `reembolso.solicitado` v1, messageId = refund id. Written on request and by the re-send sweep. */
+export function reembolsoSolicitadoRow (r: Selectable<ReembolsosTable>) {
+  return outboxRow('reembolso.solicitado', {
+    tipo: 'reembolso.solicitado',
+    version: 1,
+    reembolsoId: r.id,
+    pagoId: r.pago_id,
+    usuarioId: r.usuario_id,
+    montoCentimos: r.monto_centimos,
+    motivo: r.motivo,
+    solicitadoEn: r.creado_en
+  }, { messageId: r.id, correlationId: r.correlation_id })
 }
 
 /**

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino'
+import type { Delivery, HandlerResult } from '../../lib/messaging/delivery.js'
+import type { Reembolsador } from '../processor.js'
+import type { ReembolsosStore } from '../store/reembolsos-store.js'
+
+/**
+ * Asks the provider for a refund once; knows nothing of AMQP. As for
+ * payments (pago-solicitado-handler.ts): a refund already recorded is
+ * answered with its recorded result, and copies of one refund id are handled
+ * one at a time in this process. A refund whose payment pagos never
+ * processed (or did not complete) is refused: dead-lettered with its reason.
+ */
+export function reembolsoSolicitadoHandler (reembolsos: ReembolsosStore, proveedor: Reembolsador, logger: Logger) {
+  const inFlight = new Map<string, Promise<HandlerResult>>()
+
+  async function handle ({ message, correlationId }: Delivery<'reembolso.solicitado'>): Promise<HandlerResult> {
+    const log = logger.child({ correlationId, reembolsoId: message.reembolsoId, pagoId: message.pagoId })
+    if (await reembolsos.republish(message.reembolsoId, correlationId ?? null)) {
+      log.info('reembolso.solicitado duplicado respondido con el resultado registrado')
+      return { ack: true }
+    }
+    const refused = await reembolsos.check(message)
+    if (refused !== undefined) return { deadLetter: refused.reason }
+    const recibidoEn = new Date().toISOString()
+    const result = await proveedor.reembolsar(message)
+    const isNew = await reembolsos.record(message, result, correlationId ?? null, recibidoEn)
+    if (isNew) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'reembolso procesado')
+    else log.info('reembolso.solicitado duplicado ignorado')
+    return { ack: true }
+  }
+
+  return async (delivery: Delivery<'reembolso.solicitado'>): Promise<HandlerResult> => {
+    const id = delivery.message.reembolsoId
+    while (inFlight.has(id)) await inFlight.get(id)!.catch(() => {})
+    const work = handle(delivery)
+    inFlight.set(id, work)
+    try {
+      return await work
+    } finally {
+      if (inFlight.get(id) === work) inFlight.delete(id)
+    }
+  }
+}
