@@ -21,7 +21,9 @@ export interface StatementRow {
  * `movimientos` in any order (all of them); `saldoCentimos` the usuario's
  * saldo now, read at a quiet moment. The invariant:
  *  - exactly one `alta`, the first movement;
- *  - ids strictly increasing, and `fecha` never goes back as ids grow;
+ *  - ids strictly increasing (they order the statement; `fecha` is the clock of
+ *    the instance that wrote the movement, so with several instances two
+ *    close movements may carry dates a few ms out of id order — not checked);
  *  - each row's saldo is the running sum of the montos up to it, never negative;
  *  - the sum of all montos (the last row's saldo) is the saldo.
  */
@@ -37,7 +39,6 @@ export function checkStatement (movimientos: StatementRow[], saldoCentimos: numb
     const r = rows[i]!
     const prev = rows[i - 1]
     if (prev !== undefined && prev.id === r.id) v.push(`movement ${r.id} listed twice`)
-    if (prev !== undefined && r.fecha < prev.fecha) v.push(`movement ${r.id} (${r.fecha}) is dated before ${prev.id} (${prev.fecha})`)
     sum += r.montoCentimos
     if (r.saldoCentimos !== sum) v.push(`movement ${r.id} (${r.tipo} ${r.montoCentimos}): saldo ${r.saldoCentimos} != running sum ${sum}`)
     if (r.saldoCentimos < 0) v.push(`movement ${r.id}: negative saldo ${r.saldoCentimos}`)

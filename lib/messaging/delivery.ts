@@ -6,7 +6,7 @@ import type { MessageName, MessageOf } from '../../contracts/messages.js'
  */
 
 export interface Envelope {
-  /** The payment id: the idempotency key end to end. */
+  /** The id of what the message is about (a payment's, or a refund's): the idempotency key end to end. */
   messageId: string
   /** The HTTP request id the message descends from. */
   correlationId?: string | null

@@ -68,7 +68,7 @@ const BACKOFF_MAX_MS = 5000
 /**
  * Publishes outbox rows in id order with publisher confirms and deletes them
  * only after the broker confirmed them. A crash between confirm and delete
- * publishes a row twice; consumers are idempotent by payment id.
+ * publishes a row twice; consumers are idempotent by payment (or refund) id.
  * While the broker is away it backs off and retries; payments keep being
  * accepted into the outbox meanwhile.
  */

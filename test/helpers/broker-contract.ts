@@ -5,7 +5,7 @@ import { MessageExamples } from '../../contracts/asyncapi.js'
 import type { MessageName, PagoSolicitadoV1 } from '../../contracts/messages.js'
 import type { ConsumerName } from '../../contracts/topology.js'
 import type { Broker } from '../../lib/messaging/broker.js'
-import { UnroutableError, type Delivery } from '../../lib/messaging/delivery.js'
+import { dispatch, UnroutableError, type Delivery } from '../../lib/messaging/delivery.js'
 
 /** A broker under test, and a way to read its dead-letter queue that the Broker interface does not offer. */
 export interface BrokerUnderTest {
@@ -51,6 +51,26 @@ export function brokerContract (t: Test, make: MakeBroker): void {
     t.match(seen[0], { messageId: m.pagoId, correlationId: 'req-contrato', attempt: 1, message: { pagoId: m.pagoId, concepto: 'contrato' } })
     t.equal(await broker.deadLetterCount('pagos'), 0, 'nothing dead-lettered')
     t.same(await deadLetters('pagos'), [])
+  })
+
+  t.test('a queue that carries several messages hands each to the handler of its name, checked against its own contract', async (t) => {
+    const { broker, deadLetters } = await make(t, defaults)
+    const seen: string[] = []
+    broker.consume('pagos', dispatch({
+      'pago.solicitado': async (d) => { seen.push(`pago ${d.message.pagoId}`); return { ack: true } },
+      'reembolso.solicitado': async (d) => { seen.push(`reembolso ${d.message.reembolsoId}`); return { ack: true } }
+    }))
+    const m = solicitado('varios')
+    const reembolso = { ...(MessageExamples['reembolso.solicitado'] as object), reembolsoId: randomUUID() } as { reembolsoId: string }
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    await broker.publishRaw('reembolso.solicitado', JSON.stringify(reembolso), { messageId: reembolso.reembolsoId })
+    const bad = randomUUID()
+    await broker.publishRaw('reembolso.solicitado', JSON.stringify({ ...reembolso, montoCentimos: 0 }), { messageId: bad })
+    await waitFor('both delivered, the bad one dead-lettered', async () => seen.length === 2 && await broker.deadLetterCount('pagos') === 1)
+    t.same(seen.sort(), [`pago ${m.pagoId}`, `reembolso ${reembolso.reembolsoId}`].sort())
+    const [dead] = await deadLetters('pagos')
+    t.equal(dead?.messageId, bad)
+    t.match(dead?.reason, /^contract reembolso\.solicitado v1: \/montoCentimos/)
   })
 
   t.test('a message the handler refuses is dead-lettered with its reason, and counted', async (t) => {

@@ -23,9 +23,16 @@ export interface PrivateBroker {
   shutdown: () => Promise<void>
 }
 
+/** rabbitmqctl against the node; killed with the run if the run ends first (it may wait long on a node that is gone). */
 async function ctl (node: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', ['-q', '-n', node, ...args], { timeout: 90_000 })
-  return stdout
+  const pending = run('rabbitmqctl', ['-q', '-n', node, ...args], { timeout: 90_000 })
+  const forget = pending.child.pid === undefined ? () => {} : killOnExit(pending.child.pid)
+  try {
+    const { stdout } = await pending
+    return stdout
+  } finally {
+    forget()
+  }
 }
 
 export async function startPrivateBroker (): Promise<PrivateBroker> {

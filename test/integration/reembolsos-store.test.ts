@@ -74,6 +74,8 @@ for (const dialect of dialects) {
       t.match(await i!.reembolsos.applyReembolsoProcesado({ ...procesado(res.reembolso, 'completado'), montoCentimos: 1 }), { kind: 'refused' })
       t.match(await i!.reembolsos.applyReembolsoProcesado({ ...procesado(res.reembolso, 'completado'), reembolsoId: randomUUID() }), { kind: 'refused' })
       t.equal(await saldo(i!.db), before + 2_500, 'credited once')
+      t.match(await i!.pagos.find(1, pagoId), { kind: 'found', pago: { reembolsado: 25 } }, "the payment's view: completed refunds, in money")
+      t.match((await i!.pagos.list(1, { limit: 10, offset: 0 }))?.pagos, [{ id: pagoId, reembolsado: 25 }])
       const movs = await i!.db.selectFrom('movimientos').selectAll().where('tipo', '=', 'reembolso').execute()
       t.match(movs, [{ usuario_id: 1, monto_centimos: 2_500, saldo_centimos: before + 2_500, referencia: res.reembolso.id }], 'one movement, the saldo after it')
     })
@@ -129,6 +131,19 @@ for (const dialect of dialects) {
         'a refund that would not fit is refused')
       t.same(await i!.reembolsos.applyReembolsoProcesado(procesado(res.reembolso, 'completado')), { kind: 'applied' })
       t.equal(await saldo(i!.db), 1_000_000_000_000, 'exactly at the ceiling, never past it')
+    })
+
+    t.test('two refunds of different payments racing near SALDO_MAXIMO on two instances: only one fits', async (t) => {
+      const pair = await instances(t, dialect, 2)
+      const a = await completedPago(pair[0]!, 1_000)
+      const b = await completedPago(pair[0]!, 1_000)
+      await createCuentasStore(pair[0]!.db).recargar(1, 1_000_000_000_000 - 1_500 - await saldo(pair[0]!.db))
+      for (let round = 0; round < 5; round++) {
+        const results = await Promise.all([a, b].map(async (pagoId, k) =>
+          await pair[k]!.reembolsos.reembolsar({ usuarioId: 1, pagoId, montoCentimos: 1_000, motivo: null, correlationId: null })))
+        const ok = results.filter((r) => r.kind === 'accepted')
+        t.equal(ok.length, round === 0 ? 1 : 0, `round ${round}: ${results.map((r) => r.kind).join(', ')}`)
+      }
     })
 
     t.test('the re-send sweep asks again for a refund still pendiente past the bound, with the same message', async (t) => {

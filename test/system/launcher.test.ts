@@ -67,6 +67,8 @@ t.test('npm run chaos stopped with Ctrl-C mid-run leaves neither services nor it
   t.ok(before.length >= 2, `its services run (${before.length} processes)`)
   child.kill('SIGINT')
   t.not(await exited, 0, 'the run failed')
-  await waitFor('no process of the run left', () => processesWith(prefix).length === 0 && processesWith(node).length === 0, { timeoutMs: 30_000 })
-  t.pass('nothing of the run is left')
+  const left = (): string[] => [...processesWith(prefix), ...processesWith(node)]
+    .map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 200)}` } catch { return `${pid}: (gone)` } })
+  await waitFor('no process of the run left', () => left().length === 0, { timeoutMs: 30_000 }).catch(() => {})
+  t.same(left(), [], 'nothing of the run is left')
 })

@@ -82,3 +82,29 @@ t.test('latency is honoured', async (t) => {
   // Timers may fire a millisecond early against performance.now().
   t.ok(elapsed >= 78, `waited ${elapsed.toFixed(1)} ms`)
 })
+
+t.test('refunds: the same latency and failure share, and with a seed an outcome fixed by the refund id', async (t) => {
+  const reembolso = (reembolsoId = randomUUID(), montoCentimos = 500_000_000) => ({
+    tipo: 'reembolso.solicitado' as const, version: 1 as const, reembolsoId, pagoId: randomUUID(), usuarioId: 1, montoCentimos, motivo: null, solicitadoEn: new Date().toISOString()
+  })
+  t.same(await createProcesadorSimulado(base).reembolsar(reembolso()), { estado: 'completado', motivo: 'Reembolso aprobado por el proveedor' }, 'no limit per refund')
+  t.same(await createProcesadorSimulado({ ...base, tasaFallo: 1 }).reembolsar(reembolso()), { estado: 'fallido', motivo: 'Reembolso rechazado por el proveedor' })
+
+  const opts = { ...base, tasaFallo: 0.5, semilla: 'prueba' }
+  const [a, b] = [createProcesadorSimulado(opts), createProcesadorSimulado(opts)]
+  let mismatches = 0
+  let fallidos = 0
+  for (let i = 0; i < 1000; i++) {
+    const r = reembolso()
+    const first = await a.reembolsar(r)
+    if (first.estado !== (await b.reembolsar({ ...r, pagoId: randomUUID() })).estado) mismatches++
+    if (first.estado === 'fallido') fallidos++
+  }
+  t.equal(mismatches, 0, 'same refund id, same outcome')
+  t.ok(fallidos > 400 && fallidos < 600, `failure share ${fallidos / 1000} is about 0.5`)
+
+  const slow = createProcesadorSimulado({ ...base, latenciaMs: 80 })
+  const started = performance.now()
+  await slow.reembolsar(reembolso())
+  t.ok(performance.now() - started >= 78, 'latency is honoured')
+})

@@ -71,8 +71,12 @@ export function createReembolsosStore (db: UsuariosDb, onOutbox: () => void, tra
         const reembolsable = pago.monto_centimos - Number(n ?? 0)
         const monto = s.montoCentimos ?? reembolsable
         if (monto <= 0 || monto > reembolsable) return { kind: 'exceeds', montoCentimos: s.montoCentimos ?? null, reembolsableCentimos: reembolsable }
+        // PostgreSQL: lock the usuario row first (as recargar does), so the check
+        // below (a new statement, a new snapshot) sees every pending payment and
+        // refund committed before it. Lock order: payment, then usuario.
+        if (hasRowLocks(trx)) await trx.selectFrom('usuarios').select('id').where('id', '=', s.usuarioId).forUpdate().executeTakeFirst()
         const usuario = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')])
-          .where('id', '=', s.usuarioId).where(fitsSaldoMaximo(monto)).$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
+          .where('id', '=', s.usuarioId).where(fitsSaldoMaximo(monto)).executeTakeFirst()
         if (usuario === undefined) {
           const current = await trx.selectFrom('usuarios').select(['saldo_centimos', pendienteCentimos.as('pendiente')]).where('id', '=', s.usuarioId).executeTakeFirstOrThrow()
           return { kind: 'saldo-maximo-exceeded', saldoCentimos: current.saldo_centimos, pendienteCentimos: Number(current.pendiente), montoCentimos: monto }
