@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Delivery, HandlerResult } from '../../lib/messaging/delivery.js'
+import { oneAtATime } from '../../lib/messaging/one-at-a-time.js'
 import type { Procesador } from '../processor.js'
 import type { ProcesadosStore } from '../store/procesados-store.js'
 
@@ -15,8 +16,6 @@ import type { ProcesadosStore } from '../store/procesados-store.js'
  * Procesador contract allows.
  */
 export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Procesador, logger: Logger) {
-  const inFlight = new Map<string, Promise<HandlerResult>>()
-
   async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ correlationId, pagoId: message.pagoId })
     if (await pagos.republish(message.pagoId, correlationId ?? null)) {
@@ -31,16 +30,5 @@ export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Proce
     return { ack: true }
   }
 
-  return async (delivery: Delivery<'pago.solicitado'>): Promise<HandlerResult> => {
-    const id = delivery.message.pagoId
-    // The check and the claim below run in one synchronous stretch: no other copy slips in between.
-    while (inFlight.has(id)) await inFlight.get(id)!.catch(() => {})
-    const work = handle(delivery)
-    inFlight.set(id, work)
-    try {
-      return await work
-    } finally {
-      if (inFlight.get(id) === work) inFlight.delete(id)
-    }
-  }
+  return oneAtATime((delivery: Delivery<'pago.solicitado'>) => delivery.message.pagoId, handle)
 }

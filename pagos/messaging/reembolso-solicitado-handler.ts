@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Delivery, HandlerResult } from '../../lib/messaging/delivery.js'
+import { oneAtATime } from '../../lib/messaging/one-at-a-time.js'
 import type { Reembolsador } from '../processor.js'
 import type { ReembolsosStore } from '../store/reembolsos-store.js'
 
@@ -11,8 +12,6 @@ import type { ReembolsosStore } from '../store/reembolsos-store.js'
  * processed (or did not complete) is refused: dead-lettered with its reason.
  */
 export function reembolsoSolicitadoHandler (reembolsos: ReembolsosStore, proveedor: Reembolsador, logger: Logger) {
-  const inFlight = new Map<string, Promise<HandlerResult>>()
-
   async function handle ({ message, correlationId }: Delivery<'reembolso.solicitado'>): Promise<HandlerResult> {
     const log = logger.child({ correlationId, reembolsoId: message.reembolsoId, pagoId: message.pagoId })
     if (await reembolsos.republish(message.reembolsoId, correlationId ?? null)) {
@@ -29,15 +28,5 @@ export function reembolsoSolicitadoHandler (reembolsos: ReembolsosStore, proveed
     return { ack: true }
   }
 
-  return async (delivery: Delivery<'reembolso.solicitado'>): Promise<HandlerResult> => {
-    const id = delivery.message.reembolsoId
-    while (inFlight.has(id)) await inFlight.get(id)!.catch(() => {})
-    const work = handle(delivery)
-    inFlight.set(id, work)
-    try {
-      return await work
-    } finally {
-      if (inFlight.get(id) === work) inFlight.delete(id)
-    }
-  }
+  return oneAtATime((delivery: Delivery<'reembolso.solicitado'>) => delivery.message.reembolsoId, handle)
 }
