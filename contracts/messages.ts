@@ -12,15 +12,23 @@ import { MONTO_MAXIMO_CENTIMOS } from './money.js'
 
 const CentimosSchema = Type.Integer({ minimum: 1, maximum: MONTO_MAXIMO_CENTIMOS, description: 'Importe en céntimos (entero: exacto), de 1 a MONTO_MAXIMO en céntimos' })
 
+/* Fields several messages share, declared once. */
+const UsuarioIdSchema = Type.Integer({ minimum: 1 })
+/** How the provider ended a payment or a refund. */
+const ResultadoSchema = Type.Union([Type.Literal('completado'), Type.Literal('fallido')])
+/** The provider's words for its decision. */
+const MotivoProveedorSchema = Type.String({ minLength: 1, maxLength: 500 })
+const InstanteSchema = Type.String({ format: 'date-time' })
+
 /** Event: usuarios accepted a payment and debited the balance. */
 export const PagoSolicitadoV1Schema = Type.Object({
   tipo: Type.Literal('pago.solicitado'),
   version: Type.Literal(1),
   pagoId: PagoIdSchema,
-  usuarioId: Type.Integer({ minimum: 1 }),
+  usuarioId: UsuarioIdSchema,
   montoCentimos: CentimosSchema,
   concepto: Type.Union([ConceptoSchema, Type.Null()]),
-  solicitadoEn: Type.String({ format: 'date-time' })
+  solicitadoEn: InstanteSchema
 }, { additionalProperties: false })
 export type PagoSolicitadoV1 = Static<typeof PagoSolicitadoV1Schema>
 
@@ -29,11 +37,11 @@ export const PagoProcesadoV1Schema = Type.Object({
   tipo: Type.Literal('pago.procesado'),
   version: Type.Literal(1),
   pagoId: PagoIdSchema,
-  usuarioId: Type.Integer({ minimum: 1 }),
+  usuarioId: UsuarioIdSchema,
   montoCentimos: CentimosSchema,
-  estado: Type.Union([Type.Literal('completado'), Type.Literal('fallido')]),
-  motivo: Type.String({ minLength: 1, maxLength: 500 }),
-  procesadoEn: Type.String({ format: 'date-time' })
+  estado: ResultadoSchema,
+  motivo: MotivoProveedorSchema,
+  procesadoEn: InstanteSchema
 }, { additionalProperties: false })
 export type PagoProcesadoV1 = Static<typeof PagoProcesadoV1Schema>
 
@@ -46,10 +54,10 @@ export const ReembolsoSolicitadoV1Schema = Type.Object({
   version: Type.Literal(1),
   reembolsoId: ReembolsoIdSchema,
   pagoId: PagoIdSchema,
-  usuarioId: Type.Integer({ minimum: 1 }),
+  usuarioId: UsuarioIdSchema,
   montoCentimos: CentimosSchema,
   motivo: Type.Union([MotivoReembolsoSchema, Type.Null()]),
-  solicitadoEn: Type.String({ format: 'date-time' })
+  solicitadoEn: InstanteSchema
 }, { additionalProperties: false })
 export type ReembolsoSolicitadoV1 = Static<typeof ReembolsoSolicitadoV1Schema>
 
@@ -59,11 +67,11 @@ export const ReembolsoProcesadoV1Schema = Type.Object({
   version: Type.Literal(1),
   reembolsoId: ReembolsoIdSchema,
   pagoId: PagoIdSchema,
-  usuarioId: Type.Integer({ minimum: 1 }),
+  usuarioId: UsuarioIdSchema,
   montoCentimos: CentimosSchema,
-  estado: Type.Union([Type.Literal('completado'), Type.Literal('fallido')]),
-  motivo: Type.String({ minLength: 1, maxLength: 500 }),
-  procesadoEn: Type.String({ format: 'date-time' })
+  estado: ResultadoSchema,
+  motivo: MotivoProveedorSchema,
+  procesadoEn: InstanteSchema
 }, { additionalProperties: false })
 export type ReembolsoProcesadoV1 = Static<typeof ReembolsoProcesadoV1Schema>
 

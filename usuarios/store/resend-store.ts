@@ -29,8 +29,11 @@ export function createResendStore (db: UsuariosDb, onOutbox: () => void, transac
     async resendOverdue (boundMs: number, batch: number): Promise<number> {
       const now = new Date()
       const cutoff = new Date(now.getTime() - boundMs).toISOString()
-      const overdue = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${cutoff}
-        and not exists (select 1 from outbox o where o.message_id = pagos.id and o.tipo = 'pago.solicitado')`
+      // Still pendiente past the bound, and its request not waiting in the outbox already.
+      const overdueIn = (table: 'pagos' | 'reembolsos', tipo: 'pago.solicitado' | 'reembolso.solicitado') =>
+        sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${cutoff}
+          and not exists (select 1 from outbox o where o.message_id = ${sql.ref(`${table}.id`)} and o.tipo = ${tipo})`
+      const overdue = overdueIn('pagos', 'pago.solicitado')
       const rows = await transact(async (trx) => {
         let candidates = trx.selectFrom('pagos').select('id').where(overdue).orderBy('creado_en').limit(batch)
         if (hasRowLocks(trx)) candidates = candidates.forUpdate().skipLocked()
@@ -41,8 +44,7 @@ export function createResendStore (db: UsuariosDb, onOutbox: () => void, transac
         for (const pago of marked) {
           await trx.insertInto('outbox').values(pagoSolicitadoRow(pago)).execute()
         }
-        const overdueReembolso = sql<boolean>`estado = 'pendiente' and coalesce(reenviado_en, creado_en) < ${cutoff}
-          and not exists (select 1 from outbox o where o.message_id = reembolsos.id and o.tipo = 'reembolso.solicitado')`
+        const overdueReembolso = overdueIn('reembolsos', 'reembolso.solicitado')
         let refunds = trx.selectFrom('reembolsos').select('id').where(overdueReembolso).orderBy('creado_en').limit(batch)
         if (hasRowLocks(trx)) refunds = refunds.forUpdate().skipLocked()
         const markedRefunds = await trx.updateTable('reembolsos')
