@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { canConnect, freePort } from './net.js'
+import { canConnect, freePort } from '../lib/launch/net.js'
 import { sleep } from './stats.js'
 
 /** The nginx binary, or undefined when it is not installed (the bench then skips its row). */

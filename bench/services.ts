@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PORT_VARIABLE, ROOT, startService, stopService, type RunningService, type ServiceName } from '../lib/launch/service.js'
 import { AMQP_URL, deleteTopology } from '../lib/launch/system.js'
-import { freePort } from './net.js'
+import { freePort } from '../lib/launch/net.js'
 
 export interface BenchService extends RunningService {
   /** Asks bench/probe.cjs in the service for a full GC, then its process.memoryUsage(), in MB. */

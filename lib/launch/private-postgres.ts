@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { freePort } from './net.js'
 import { killOnExit } from './service.js'
 
 const run = promisify(execFile)
@@ -56,24 +57,11 @@ export function postgresBin (): string {
   return join(root, versions.sort((a, b) => Number(b) - Number(a))[0]!, 'bin')
 }
 
-async function freeTcpPort (host: string, wrap: string[]): Promise<number> {
-  if (wrap.length > 0) return 5432 // its own network namespace: nothing else listens there
-  const net = await import('node:net')
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const address = srv.address()
-      srv.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
-
 /** Starts a private PostgreSQL server; see PrivatePostgres. Rejects if initdb or the start fail (after 60 s). */
 export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const host = opts.host ?? '127.0.0.1'
   const wrap = opts.wrap ?? []
-  const port = opts.port ?? await freeTcpPort(host, wrap)
+  const port = opts.port ?? (wrap.length > 0 ? 5432 : await freePort(host))
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'pagos-pg-'))
   const [uid, gid] = await postgresIds()

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import { basename, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { canConnect } from './net.js'
 
 /*
  * Starts the built services (dist/<name>/server.js) as child processes: the
@@ -80,14 +80,6 @@ function installExitHandlers (): void {
       process.kill(process.pid, signal)
     })
   }
-}
-
-async function canConnect (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../lib/launch/net.js'
 import { startService, stopService, type RunningService, type ServiceName } from '../../lib/launch/service.js'
 import { AMQP_URL, deleteTopology, uniquePrefix } from '../../lib/launch/system.js'
 
@@ -22,16 +22,7 @@ export interface FaultSystem {
   stop: () => Promise<void>
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
+export { freePort }
 
 export async function startFaultSystem (label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultSystem> {
   const dir = mkdtempSync(join(tmpdir(), `pagos-${label}-`))

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../../lib/launch/net.js'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -25,17 +25,6 @@ t.setTimeout(600_000)
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const skip = existsSync(join(ROOT, 'dist', 'lib', 'cli', 'backup.js')) ? false : 'no build: run npm run build'
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'pagos-backup-'))
 const co = join(dir, 'checkout')

@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process'
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { freePort, waitFor } from './net.js'
+import { killOnExit } from './service.js'
+
+const run = promisify(execFile)
+
+/**
+ * A RabbitMQ node of the run's own (a test, the chaos run, a benchmark), on
+ * free ports, so that it can stop and start the broker (or drop every
+ * connection) without touching the machine's shared broker or other runs at
+ * the same time. Killed by pid whatever way the launching process ends.
+ */
+export interface PrivateBroker {
+  url: string
+  node: string
+  stopApp: () => Promise<void>
+  startApp: () => Promise<void>
+  closeAllConnections: () => Promise<void>
+  shutdown: () => Promise<void>
+}
+
+export interface PrivateBrokerOptions {
+  /** The address its AMQP listener binds; default 127.0.0.1. */
+  host?: string
+  /** A command prefix rabbitmq-server and rabbitmqctl run under, e.g. ['ip', 'netns', 'exec', 'mq'] (its own network namespace). */
+  wrap?: string[]
+}
+
+/** rabbitmqctl against the node; killed with the run if the run ends first (it may wait long on a node that is gone). */
+async function ctl (wrap: string[], node: string, ...args: string[]): Promise<string> {
+  const argv = [...wrap, 'rabbitmqctl', '-q', '-n', node, ...args]
+  const pending = run(argv[0]!, argv.slice(1), { timeout: 90_000 })
+  const forget = pending.child.pid === undefined ? () => {} : killOnExit(pending.child.pid)
+  try {
+    const { stdout } = await pending
+    return stdout
+  } finally {
+    forget()
+  }
+}
+
+/** Starts the node and resolves once it has booted (rejects after 90 s). */
+export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
+  const host = opts.host ?? '127.0.0.1'
+  const wrap = opts.wrap ?? []
+  const dir = mkdtempSync(join(tmpdir(), 'rabbit-'))
+  // In a network namespace of its own, nothing else listens: the standard ports.
+  const [port, distPort] = wrap.length > 0 ? [5672, 25672] : [await freePort(), await freePort()]
+  const node = `pagostest${process.pid}x${Date.now().toString(36)}@localhost`
+  // guest may log in from another host (a network namespace) too: a private node, never the machine's.
+  writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`)
+  // Debian's rabbitmq-server drops to the rabbitmq user: it must own the folder.
+  try { chownSync(dir, ...(await ids())) } catch { chmodSync(dir, 0o777) }
+  const env = {
+    ...process.env,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: join(dir, 'pid')
+  }
+  const server = [...wrap, 'rabbitmq-server', '-detached']
+  await run(server[0]!, server.slice(1), { env, timeout: 30_000 })
+  // It daemonizes itself: killed by pid if this process ends before shutdown() (lib/launch/service.ts).
+  const pid = await waitFor('the private RabbitMQ pid file', () => {
+    try { return Number(readFileSync(join(dir, 'pid'), 'utf8').trim()) || undefined } catch { return undefined }
+  }, { timeoutMs: 60_000, intervalMs: 100 })
+  const forget = killOnExit(pid)
+  await waitFor(`private RabbitMQ ${node}`, async () => { await ctl(wrap, node, 'await_startup', '--timeout', '5'); return true }, { timeoutMs: 90_000, intervalMs: 500 })
+  return {
+    url: `amqp://guest:guest@${host}:${port}`,
+    node,
+    stopApp: async () => { await ctl(wrap, node, 'stop_app') },
+    startApp: async () => { await ctl(wrap, node, 'start_app'); await ctl(wrap, node, 'await_startup', '--timeout', '60') },
+    closeAllConnections: async () => { await ctl(wrap, node, 'close_all_connections', 'test fault') },
+    shutdown: async () => {
+      try { await ctl(wrap, node, 'stop') } finally { forget(); rmSync(dir, { recursive: true, force: true }) }
+    }
+  }
+}
+
+async function ids (): Promise<[number, number]> {
+  const { stdout } = await run('id', ['rabbitmq'])
+  const uid = Number(/uid=(\d+)/.exec(stdout)?.[1])
+  const gid = Number(/gid=(\d+)/.exec(stdout)?.[1])
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no rabbitmq user')
+  return [uid, gid]
+}
