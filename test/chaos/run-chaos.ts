@@ -235,6 +235,7 @@ export function formatReport (r: ChaosReport): string {
     ['idempotent retries of old keys', r.replays],
     ['transport retries (5xx / refused / 429)', r.retries],
     ['429 from the rate limit (waited out, same key)', r.rateLimited],
+    ['503 database unavailable (Retry-After waited, same key)', r.unavailable],
     ['payments accepted (202)', r.accepted],
     ['payments refused (409)', r.refused],
     ['top-ups', r.topUps],

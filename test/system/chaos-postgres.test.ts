@@ -28,6 +28,7 @@ t.test('chaos across instances on PostgreSQL loses nothing, doubles nothing, bre
   t.ok(killed.some((i) => i.startsWith('usuarios-')) && killed.some((i) => i.startsWith('pagos-')) && killed.includes('gateway'), `an instance of each service was killed (${killed.join(', ')})`)
   t.ok(report.pgTerminations >= 1 && report.pgRestarts >= 1 && report.pgCrashes >= 1 && report.drops >= 1,
     `every fault happened (${report.pgTerminations} terminate rounds, ${report.pgRestarts} restarts, ${report.pgCrashes} crashes, ${report.drops} drops)`)
+  t.ok(report.unavailable > 0, `while PostgreSQL was away, requests answered 503 with Retry-After (${report.unavailable}), retried with the same key`)
   t.equal(report.unknown, 0, 'every request got its answer')
   t.equal(report.replayMismatches, 0, 'a replayed key answered as the first time')
   t.equal(report.lost, 0, 'lost')
