@@ -247,6 +247,7 @@ export function formatReport (r: ChaosReport): string {
     ['lost (must be 0)', r.lost],
     ['duplicated (must be 0)', r.duplicated],
     ['invariant violations (must be 0)', r.violations.length],
+    ['dead-lettered messages (must be 0)', r.deadLettered],
     ['time to quiet (ms)', r.quietMs]
   ]
   const width = Math.max(...rows.map(([k]) => k.length))
@@ -254,6 +255,6 @@ export function formatReport (r: ChaosReport): string {
 }
 
 export function healthy (r: ChaosReport): boolean {
-  return r.unknown === 0 && r.replayMismatches === 0 && r.lost === 0 && r.duplicated === 0 && r.violations.length === 0 &&
+  return r.unknown === 0 && r.replayMismatches === 0 && r.lost === 0 && r.duplicated === 0 && r.violations.length === 0 && r.deadLettered === 0 &&
     r.completed + r.failed === r.accepted
 }

@@ -179,6 +179,8 @@ export interface Verdict {
   /** Broken money invariants (per user: the account statement (checkStatement); saldo = inicial + recargas − completados + reembolsos completados; refunds never over their payment), or pagos disagreeing with usuarios. */
   violations: string[]
   quietMs: number
+  /** Messages in both services' dead-letter queues after quiet: none of the workload's should need a manual replay. */
+  deadLettered: number
 }
 
 async function allPagos (base: string, usuarioId: number): Promise<any[]> {
@@ -218,7 +220,9 @@ export async function verify (w: Workload, urls: { usuarios: string, pagos: stri
   }, { timeoutMs: quietBoundMs, intervalMs: 200 })
   const quietMs = Date.now() - t0
 
-  const v: Verdict = { completed: 0, failed: 0, lost: 0, duplicated: 0, violations: [], quietMs }
+  let deadLettered = 0
+  for (const url of [urls.usuarios, urls.pagos]) deadLettered += Number((await call('GET', `${url}/health/ready`)).body.deadLetter ?? 0)
+  const v: Verdict = { completed: 0, failed: 0, lost: 0, duplicated: 0, violations: [], quietMs, deadLettered }
   for (const [id, model] of w.users) {
     const pagos = await allPagos(urls.usuarios, id)
     const seen = new Set<string>()

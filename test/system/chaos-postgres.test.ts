@@ -34,5 +34,6 @@ t.test('chaos across instances on PostgreSQL loses nothing, doubles nothing, bre
   t.equal(report.lost, 0, 'lost')
   t.equal(report.duplicated, 0, 'duplicated')
   t.same(report.violations, [], 'invariant violations')
+  t.equal(report.deadLettered, 0, 'nothing dead-lettered')
   t.ok(healthy(report))
 })

@@ -30,5 +30,6 @@ t.test('chaos with a 3-node RabbitMQ cluster, one node stopped and started: noth
   t.equal(report.lost, 0, 'lost')
   t.equal(report.duplicated, 0, 'duplicated')
   t.same(report.violations, [], 'invariant violations')
+  t.equal(report.deadLettered, 0, 'nothing dead-lettered')
   t.ok(healthy(report))
 })
