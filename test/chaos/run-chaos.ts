@@ -98,11 +98,14 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
   let rabbit: PrivateCluster | undefined
   let sys: FaultCluster | undefined
   try {
-    const [p, b] = await Promise.all([store === 'postgres' ? startPrivatePostgres() : undefined, startPrivateCluster(rabbitmqNodes)])
-    pg = p
-    rabbit = b
+    // Both started before either failure is thrown, so that `finally` stops whichever did start.
+    const [p, b] = await Promise.allSettled([store === 'postgres' ? startPrivatePostgres() : undefined, startPrivateCluster(rabbitmqNodes)])
+    pg = p.status === 'fulfilled' ? p.value : undefined
+    rabbit = b.status === 'fulfilled' ? b.value : undefined
+    if (p.status === 'rejected') throw p.reason
+    if (b.status === 'rejected') throw b.reason
     const env: NodeJS.ProcessEnv = {
-      AMQP_URL: rabbit.url,
+      AMQP_URL: b.value.url,
       PROCESADOR_LATENCIA_MS: '5',
       PROCESADOR_TASA_FALLO: '0.1',
       PROCESADOR_SEMILLA: String(o.seed),
@@ -119,7 +122,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
     const end = start + o.durationMs
     let stopping = false
     const load = w.run(o.concurrency, () => stopping)
-    const act = actions(o, counts, faults, sys, pg, rabbit)
+    const act = actions(o, counts, faults, sys, pg, b.value)
     const script = [...(o.script ?? [])]
     const scriptLength = script.length
     while (Date.now() < end) {
