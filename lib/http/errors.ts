@@ -47,6 +47,9 @@ export const InternalError = createError('ERROR_INTERNO', 'Error interno', 500)
 /** 503: a request that arrives once a graceful shutdown has begun (the connection is closed). */
 export const ShuttingDownError = createError('SERVICIO_DETENIENDOSE', 'Servicio deteniéndose', 503)
 
+/** 503: the database cannot be reached right now (restarting, recovering); answered with Retry-After. Nothing was done that a retry with the same Idempotency-Key would do twice. */
+export const DatabaseUnavailableError = createError('BASE_DE_DATOS_NO_DISPONIBLE', 'Base de datos no disponible: reintente con la misma Idempotency-Key', 503)
+
 /** 400: a body that is not JSON. */
 export const InvalidJsonError = createError('JSON_INVALIDO', 'JSON inválido', 400)
 

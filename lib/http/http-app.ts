@@ -7,8 +7,9 @@ import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
 import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
+import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
-  CharsetNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
+  CharsetNotSupportedError, DatabaseUnavailableError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
   MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
 } from './errors.js'
 
@@ -36,6 +37,9 @@ const URL_TOO_LONG = errorBody(new UrlTooLongError())
 const METHOD_NOT_ALLOWED = errorBody(new MethodNotAllowedError())
 const ROUTE_NOT_FOUND = errorBody(new RouteNotFoundError())
 const INTERNAL = errorBody(new InternalError())
+const DATABASE_UNAVAILABLE = errorBody(new DatabaseUnavailableError())
+/** Seconds a client waits before retrying while the database is away (a PostgreSQL restart takes about that). */
+const DATABASE_RETRY_AFTER_S = '1'
 
 /** A whole HTTP/1.1 answer with a JSON error body and `Connection: close`. */
 export function rawJsonAnswer (status: number, reason: string, body: { error: string, code: string }): string {
@@ -197,6 +201,10 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     if (status === 408 || status === 413) reply.header('connection', 'close')
     if (status >= 400 && status < 500) {
       return reply.code(status).send(frameworkErrorBody(err.code) ?? { error: err.message, code: err.code })
+    }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable')
+      return reply.code(503).header('retry-after', DATABASE_RETRY_AFTER_S).send(DATABASE_UNAVAILABLE)
     }
     req.log.error({ err }, 'request failed')
     return reply.code(status >= 500 && status < 600 ? status : 500).send(INTERNAL)

@@ -17,8 +17,12 @@ const run = promisify(execFile)
 export interface PrivateBroker {
   url: string
   node: string
+  /** False between stopApp() and the end of startApp(). */
+  isRunning: () => boolean
   stopApp: () => Promise<void>
   startApp: () => Promise<void>
+  /** stop_app, join_cluster `other` (a node name), start_app. */
+  joinCluster: (other: string) => Promise<void>
   closeAllConnections: () => Promise<void>
   shutdown: () => Promise<void>
 }
@@ -29,6 +33,19 @@ export interface PrivateBrokerOptions {
   /** A command prefix rabbitmq-server and rabbitmqctl run under, e.g. ['ip', 'netns', 'exec', 'mq'] (its own network namespace). */
   wrap?: string[]
 }
+
+/** Several private nodes joined into one cluster (startPrivateCluster). */
+export interface PrivateCluster {
+  /** Every node's AMQP address in one comma-separated AMQP_URL (lib/messaging/amqp-url.ts). */
+  url: string
+  nodes: PrivateBroker[]
+  /** Drops every client connection on each node whose app is running. */
+  closeAllConnections: () => Promise<void>
+  shutdown: () => Promise<void>
+}
+
+/** Nodes started by this process in the same millisecond still get distinct names. */
+let nodeCount = 0
 
 /** rabbitmqctl against the node; killed with the run if the run ends first (it may wait long on a node that is gone). */
 async function ctl (wrap: string[], node: string, ...args: string[]): Promise<string> {
@@ -50,7 +67,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), 'rabbit-'))
   // In a network namespace of its own, nothing else listens: the standard ports.
   const [port, distPort] = wrap.length > 0 ? [5672, 25672] : [await freePort(), await freePort()]
-  const node = `pagostest${process.pid}x${Date.now().toString(36)}@localhost`
+  const node = `pagostest${process.pid}x${Date.now().toString(36)}n${++nodeCount}@localhost`
   // guest may log in from another host (a network namespace) too: a private node, never the machine's.
   writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`)
   // Debian's rabbitmq-server drops to the rabbitmq user: it must own the folder.
@@ -73,15 +90,54 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   }, { timeoutMs: 60_000, intervalMs: 100 })
   const forget = killOnExit(pid)
   await waitFor(`private RabbitMQ ${node}`, async () => { await ctl(wrap, node, 'await_startup', '--timeout', '5'); return true }, { timeoutMs: 90_000, intervalMs: 500 })
+  let running = true
   return {
     url: `amqp://guest:guest@${host}:${port}`,
     node,
-    stopApp: async () => { await ctl(wrap, node, 'stop_app') },
-    startApp: async () => { await ctl(wrap, node, 'start_app'); await ctl(wrap, node, 'await_startup', '--timeout', '60') },
+    isRunning: () => running,
+    stopApp: async () => { running = false; await ctl(wrap, node, 'stop_app') },
+    startApp: async () => { await ctl(wrap, node, 'start_app'); await ctl(wrap, node, 'await_startup', '--timeout', '60'); running = true },
+    joinCluster: async (other) => {
+      await ctl(wrap, node, 'stop_app')
+      await ctl(wrap, node, 'join_cluster', other)
+      await ctl(wrap, node, 'start_app')
+      await ctl(wrap, node, 'await_startup', '--timeout', '60')
+    },
     closeAllConnections: async () => { await ctl(wrap, node, 'close_all_connections', 'test fault') },
     shutdown: async () => {
       try { await ctl(wrap, node, 'stop') } finally { forget(); rmSync(dir, { recursive: true, force: true }) }
     }
+  }
+}
+
+/**
+ * `size` private nodes (each as startPrivateBroker: its own folder, ports
+ * and name, killed with the run) joined into one cluster. They share the
+ * rabbitmq user's Erlang cookie. Queues declared once the cluster is formed
+ * get a replica on every node: quorum queues keep working while one node of
+ * three is stopped.
+ */
+export async function startPrivateCluster (size = 3, opts: PrivateBrokerOptions = {}): Promise<PrivateCluster> {
+  if (!Number.isInteger(size) || size < 1) throw new Error(`a cluster of ${size} nodes: give a whole number of 1 or more`)
+  if ((opts.wrap ?? []).length > 0 && size > 1) throw new Error('a cluster in one network namespace would need distinct ports per node: not supported')
+  const started = await Promise.allSettled(Array.from({ length: size }, async () => await startPrivateBroker(opts)))
+  const nodes = started.flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
+  const shutdown = async (): Promise<void> => { await Promise.allSettled(nodes.map(async (n) => { await n.shutdown() })) }
+  try {
+    const failed = started.find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    for (const n of nodes.slice(1)) await n.joinCluster(nodes[0]!.node)
+  } catch (err) {
+    await shutdown()
+    throw err
+  }
+  const first = new URL(nodes[0]!.url)
+  const hosts = nodes.map((n) => new URL(n.url).host)
+  return {
+    url: `${first.protocol}//${first.username}:${first.password}@${hosts.join(',')}`,
+    nodes,
+    closeAllConnections: async () => { await Promise.all(nodes.filter((n) => n.isRunning()).map(async (n) => { await n.closeAllConnections() })) },
+    shutdown
   }
 }
 

@@ -110,7 +110,7 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         }
         const outcome = await settle(refusing, { message: decoded.message, messageId: msg.messageId, correlationId: msg.correlationId, attempt }, opts.policy)
         if ('deadLetter' in outcome) await deadLetter(q, name, msg, outcome.deadLetter, outcome.cause)
-        else if ('retryInMs' in outcome) await retryLater(q, name, msg, attempt, outcome.retryInMs, outcome.error)
+        else if ('retryInMs' in outcome) await retryLater(q, name, msg, outcome.attempts, outcome.retryInMs, outcome.error)
         opts.metrics?.consumed(name)
         return ConsumerStatus.ACK
       })

@@ -91,6 +91,7 @@ export function createMemoryBroker (opts: MemoryBrokerOptions = {}): MemoryBroke
       if ('deadLetter' in outcome) {
         deadLetter(q, name, m, outcome.deadLetter, outcome.cause)
       } else if ('retryInMs' in outcome) {
+        m.attempts = outcome.attempts
         const timer = setTimeout(() => {
           q.retries.delete(timer)
           q.ready.push(m)

@@ -62,8 +62,17 @@ export function openPostgres<DB> (url: string, opts: { poolMax: number, name: st
         oid === types.builtins.INT8 ? parseInt8 : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser
     }
   })
-  // An idle connection the server dropped: the pool replaces it on next use.
-  pool.on('error', (err) => opts.logger.warn({ err }, 'idle database connection lost'))
+  // A connection the server ends (pg_terminate_backend, a restart, a crash)
+  // emits 'error' whether it is idle or checked out; the pool listens only
+  // while it is idle, and an unheard 'error' would end the process. Each
+  // connection is listened to for its whole life: a query in flight fails
+  // (the caller answers 5xx, the client retries) and the pool drops the
+  // connection when it comes back (not queryable).
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'))
+  })
+  // The same error, heard again by the pool for an idle connection: logged above.
+  pool.on('error', () => {})
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
 }
 

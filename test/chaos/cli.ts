@@ -1,36 +1,58 @@
 /*
- * npm run chaos -- [--duration 60] [--kill-rate 0.3] [--drop-rate 0.1] [--seed N] [--users 30] [--concurrency 8]
- * Starts the built system on free ports with a RabbitMQ node of its own, runs
- * the faults, prints the figures and exits non-zero if anything was lost,
- * doubled or broken.
+ * npm run chaos -- [--duration 60] [--seed N] [--users 30] [--concurrency 8]
+ *   [--store sqlite|postgres] [--instances N] [--rabbitmq-nodes 1|3]
+ *   [--kill-rate 0.3] [--drop-rate 0.1]
+ *   [--pg-terminate-rate 0.1] [--pg-restart-rate 0.03] [--pg-crash-rate 0.03] [--rabbit-node-rate 0.05]
+ * Starts the built system on free ports with a RabbitMQ node (or 3-node
+ * cluster) of its own and, with --store postgres, a PostgreSQL server of its
+ * own; runs the faults, prints the figures and exits non-zero if anything
+ * was lost, doubled or broken. Every process it started dies with it.
  */
 import { parseArgs } from 'node:util'
-import { formatReport, healthy, runChaos } from './run-chaos.js'
+import { checkOptions, formatReport, healthy, runChaos, type ChaosOptions } from './run-chaos.js'
 
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '60' },
+    store: { type: 'string', default: 'sqlite' },
+    instances: { type: 'string', default: '1' },
+    'rabbitmq-nodes': { type: 'string', default: '1' },
     'kill-rate': { type: 'string', default: '0.3' },
     'drop-rate': { type: 'string', default: '0.1' },
+    'pg-terminate-rate': { type: 'string', default: '0.1' },
+    'pg-restart-rate': { type: 'string', default: '0.03' },
+    'pg-crash-rate': { type: 'string', default: '0.03' },
+    'rabbit-node-rate': { type: 'string', default: '0.05' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
     users: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '8' }
   }
 })
+const fail = (message: string): never => { console.error(message); process.exit(2) }
 const num = (name: keyof typeof values): number => {
   const n = Number(values[name])
-  if (!Number.isFinite(n) || n < 0) { console.error(`--${name} must be a non-negative number`); process.exit(2) }
+  if (!Number.isFinite(n) || n < 0) fail(`--${name} must be a non-negative number`)
   return n
 }
-const report = await runChaos({
+if (values.store !== 'sqlite' && values.store !== 'postgres') fail('--store must be sqlite or postgres')
+const options: ChaosOptions = {
   durationMs: num('duration') * 1000,
+  store: values.store as 'sqlite' | 'postgres',
+  instances: num('instances'),
+  rabbitmqNodes: num('rabbitmq-nodes') as 1 | 3,
   killRate: num('kill-rate'),
   dropRate: num('drop-rate'),
+  pgTerminateRate: num('pg-terminate-rate'),
+  pgRestartRate: num('pg-restart-rate'),
+  pgCrashRate: num('pg-crash-rate'),
+  rabbitNodeRate: num('rabbit-node-rate'),
   seed: Math.floor(num('seed')),
   users: Math.max(1, Math.floor(num('users'))),
   concurrency: Math.max(1, Math.floor(num('concurrency'))),
   log: (line) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`)
-})
+}
+try { checkOptions(options) } catch (err) { fail((err as Error).message) }
+const report = await runChaos(options)
 console.log(`\n${formatReport(report)}\n`)
 console.log(healthy(report) ? 'CHAOS OK: nothing lost, nothing doubled, every invariant holds' : 'CHAOS FAILED')
 process.exit(healthy(report) ? 0 : 1)

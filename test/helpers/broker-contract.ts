@@ -126,6 +126,24 @@ export function brokerContract (t: Test, make: MakeBroker): void {
     t.match(dead?.reason, /fallo transitorio tras 3 intentos: siempre falla/)
   })
 
+  // Regression: while PostgreSQL restarted, messages used up their attempts
+  // on "the database system is starting up" and were dead-lettered.
+  t.test('a handler that throws because the database is away is retried without using up an attempt, then succeeds', async (t) => {
+    const { broker } = await make(t, defaults)
+    const attempts: number[] = []
+    broker.consume('pagos', async (d) => {
+      attempts.push(d.attempt)
+      if (attempts.length <= 5) throw Object.assign(new Error('the database system is starting up'), { code: '57P03' })
+      return { ack: true }
+    })
+    const m = solicitado('base caida')
+    await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    await waitFor('the delivery after the database came back', () => attempts.length === 6)
+    await settle(100)
+    t.same(attempts, [1, 1, 1, 1, 1, 1], 'more deliveries than maxAttempts, each still the first attempt')
+    t.equal(await broker.deadLetterCount('pagos'), 0, 'nothing dead-lettered')
+  })
+
   t.test('a message no queue takes is refused: the publish rejects', async (t) => {
     const { broker } = await make(t, defaults)
     await t.rejects(broker.publishRaw('pago.desconocido' as MessageName, '{}', { messageId: randomUUID() }), UnroutableError)

@@ -42,6 +42,8 @@ export interface Figures {
   retries: number
   /** 429 answers from the gateway's rate limit, each waited out (Retry-After) and retried with the same key. */
   rateLimited: number
+  /** 503 answers with Retry-After (the database restarting or recovering), each waited out and retried with the same key. */
+  unavailable: number
   /** Requests whose outcome the client never learnt (must be 0 for a strict check). */
   unknown: number
   /** A replayed key that answered differently from the first time. */
@@ -54,7 +56,7 @@ export interface Figures {
 
 export class Workload {
   readonly users = new Map<number, UserModel>()
-  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, rateLimited: 0, unknown: 0, replayMismatches: 0, refundsSent: 0, refunds: 0, refundsRefused: 0 }
+  readonly figures: Figures = { sent: 0, accepted: 0, refused: 0, topUps: 0, replays: 0, retries: 0, rateLimited: 0, unavailable: 0, unknown: 0, replayMismatches: 0, refundsSent: 0, refunds: 0, refundsRefused: 0 }
   private readonly answered: Array<{ usuarioId: number, key: string, body: Record<string, unknown>, pagoId: string | undefined, status: number }> = []
   private seq = 0
 
@@ -70,8 +72,9 @@ export class Workload {
 
   /**
    * Retries network errors and 5xx (a service or the broker is away) with the
-   * same key, and a 429 as README tells clients to: wait its Retry-After
-   * (seconds), then send the same request with the same key again.
+   * same key, and a 429 (or a 503 with Retry-After: the database is away) as
+   * README tells clients to: wait its Retry-After (seconds), then send the
+   * same request with the same key again.
    */
   private async untilKnown (method: string, path: string, body: unknown, key: string | undefined, boundMs = 120_000): Promise<JsonResponse | undefined> {
     const deadline = Date.now() + boundMs
@@ -81,9 +84,11 @@ export class Workload {
       let wait = delay
       try {
         const r = await call(method, `${this.baseUrl()}${path}`, body, key === undefined ? {} : { 'idempotency-key': key })
-        if (r.status === 429) {
-          this.figures.rateLimited++
-          wait = Math.max(1, Number(r.headers.get('retry-after') ?? 1)) * 1000
+        const retryAfter = r.headers.get('retry-after')
+        if (r.status === 429 || (r.status === 503 && retryAfter !== null)) {
+          if (r.status === 429) this.figures.rateLimited++
+          else this.figures.unavailable++
+          wait = Math.max(1, Number(retryAfter ?? 1)) * 1000
         } else if (r.status < 500) {
           return r
         }
@@ -174,6 +179,8 @@ export interface Verdict {
   /** Broken money invariants (per user: the account statement (checkStatement); saldo = inicial + recargas − completados + reembolsos completados; refunds never over their payment), or pagos disagreeing with usuarios. */
   violations: string[]
   quietMs: number
+  /** Messages in both services' dead-letter queues after quiet: none of the workload's should need a manual replay. */
+  deadLettered: number
 }
 
 async function allPagos (base: string, usuarioId: number): Promise<any[]> {
@@ -213,7 +220,9 @@ export async function verify (w: Workload, urls: { usuarios: string, pagos: stri
   }, { timeoutMs: quietBoundMs, intervalMs: 200 })
   const quietMs = Date.now() - t0
 
-  const v: Verdict = { completed: 0, failed: 0, lost: 0, duplicated: 0, violations: [], quietMs }
+  let deadLettered = 0
+  for (const url of [urls.usuarios, urls.pagos]) deadLettered += Number((await call('GET', `${url}/health/ready`)).body.deadLetter ?? 0)
+  const v: Verdict = { completed: 0, failed: 0, lost: 0, duplicated: 0, violations: [], quietMs, deadLettered }
   for (const [id, model] of w.users) {
     const pagos = await allPagos(urls.usuarios, id)
     const seen = new Set<string>()

@@ -24,5 +24,6 @@ t.test('a short chaos run loses nothing, doubles nothing, breaks no invariant', 
   t.equal(report.lost, 0, 'lost')
   t.equal(report.duplicated, 0, 'duplicated')
   t.same(report.violations, [], 'invariant violations')
+  t.equal(report.deadLettered, 0, 'nothing dead-lettered')
   t.ok(healthy(report))
 })

@@ -72,3 +72,28 @@ t.test('npm run chaos stopped with Ctrl-C mid-run leaves neither services nor it
   await waitFor('no process of the run left', () => left().length === 0, { timeoutMs: 30_000 }).catch(() => {})
   t.same(left(), [], 'nothing of the run is left')
 })
+
+t.test('npm run chaos --store postgres --instances 2 stopped with Ctrl-C leaves no service, no PostgreSQL server, no RabbitMQ node', async (t) => {
+  // Every process of the run inherits this (the PostgreSQL server through runuser and pg_ctl too).
+  const mark = `CHAOS_LEFTOVER_MARK=${process.pid}x${Date.now()}`
+  const [markName, markValue] = mark.split('=') as [string, string]
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'chaos', 'cli.ts'), '--store', 'postgres', '--instances', '2', '--duration', '120', '--seed', '7'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [markName]: markValue } })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const node = `pagostest${child.pid!}x`
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => { if (line.startsWith('[')) resolve() })
+    void exited.then((code) => reject(new Error(`chaos exited with ${String(code)} before running`)))
+  })
+  const commands = (pids: number[]): string[] => pids
+    .map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 200)}` } catch { return `${pid}: (gone)` } })
+  const running = commands(processesWith(mark))
+  t.ok(running.filter((c) => c.includes('server.js')).length >= 4, `its services run (${running.length} processes with its mark)`)
+  t.ok(running.some((c) => /postgres/.test(c) && c.includes('pagos-pg-')), 'its PostgreSQL server runs')
+  t.ok(processesWith(node).length > 0, 'its RabbitMQ node runs')
+  child.kill('SIGINT')
+  t.not(await exited, 0, 'the run failed')
+  const left = (): string[] => commands([...new Set([...processesWith(mark), ...processesWith(node)])])
+  await waitFor('no process of the run left', () => left().length === 0, { timeoutMs: 30_000 }).catch(() => {})
+  t.same(left(), [], 'nothing of the run is left')
+})
