@@ -5,7 +5,8 @@ import { createTransact } from '../../lib/storage/group-commit.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
 import type { ProviderResult } from '../processor.js'
 import type { PagosDb, PagosProcesadosTable } from './schema.js'
-import type { Selectable } from 'kysely'
+import { sql, type Selectable } from 'kysely'
+import { centimosSql, dialectOf } from '../../lib/storage/db.js'
 
 function toPagoProcesado (row: Selectable<PagosProcesadosTable>): PagoProcesado {
   return {
@@ -37,6 +38,28 @@ export interface ProcesadosFilter {
  * after a commit that wrote a message; `transact` is the database's group commit.
  */
 export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
+  const oneStatement = dialectOf(db) === 'postgres'
+  /**
+   * PostgreSQL: what record's transaction does, as one statement (one round
+   * trip, no BEGIN/COMMIT): the outbox row is inserted only if the payment's
+   * row was. Resolves whether it was.
+   */
+  const recordInOneStatement = async (s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string): Promise<boolean> => {
+    const procesadoEn = new Date().toISOString()
+    const mensaje = outboxRow('pago.procesado', {
+      tipo: 'pago.procesado', version: 1, pagoId: s.pagoId, usuarioId: s.usuarioId, montoCentimos: s.montoCentimos, estado: r.estado, motivo: r.motivo, procesadoEn
+    }, { messageId: s.pagoId, correlationId })
+    const result = await sql`
+      with registrado as (
+        insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, recibido_en, procesado_en)
+        values (${s.pagoId}, cast(${s.usuarioId} as bigint), ${centimosSql(s.montoCentimos)}, ${s.concepto}, ${r.estado}, ${r.motivo}, ${correlationId}, ${recibidoEn}, ${procesadoEn})
+        on conflict (id) do nothing
+        returning id
+      )
+      insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
+      select ${mensaje.tipo}, ${mensaje.message_id}, ${mensaje.correlation_id}, ${mensaje.payload}, ${mensaje.creado_en} from registrado`.execute(db)
+    return Number(result.numAffectedRows ?? 0) === 1
+  }
   const isRecorded = async (pagoId: string): Promise<boolean> =>
     (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
   return {
@@ -46,10 +69,10 @@ export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transa
     /**
      * Records the result and its `pago.procesado` in one transaction, once per
      * payment id: a copy of the request that raced past `republish`'s check inserts
-     * nothing and publishes nothing.
+     * nothing and publishes nothing. One statement on PostgreSQL.
      */
     async record (s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string): Promise<boolean> {
-      const inserted = await transact(async (trx) => {
+      const inserted = oneStatement ? await recordInOneStatement(s, r, correlationId, recibidoEn) : await transact(async (trx) => {
         const procesadoEn = new Date().toISOString()
         const res = await trx.insertInto('pagos').values({
           id: s.pagoId,

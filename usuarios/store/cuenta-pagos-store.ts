@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { EstadoPago } from '../../contracts/http/common.js'
 import type { PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
-import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
+import { centimosSql, dialectOf, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import { appendMovimiento } from './movimientos.js'
+import { applyPagoProcesadoInOneStatement, pagarInOneStatement } from './one-statement.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
@@ -40,6 +41,8 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
  * `transact` is the database's group commit (shared with the relay).
  */
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
+  // PostgreSQL: the common case of each step is one statement (one-statement.ts).
+  const oneStatement = dialectOf(db) === 'postgres'
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
   /** The sum of each payment's completed refunds, integer cents (absent: none). */
@@ -56,9 +59,18 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * concurrent payments can never overdraw), record the payment `pendiente`
      * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
-     * kept with the effect; an unknown usuario keeps nothing.
+     * kept with the effect; an unknown usuario keeps nothing. On PostgreSQL
+     * a payment without a key is one statement, and only a payment it did
+     * not debit goes on to the transaction (to say why).
      */
     async pagar (s: PagoRequest): Promise<PagarOutcome> {
+      if (oneStatement && s.idempotencyKey === undefined) {
+        const accepted = await pagarInOneStatement(db, s)
+        if (accepted !== undefined) {
+          onOutbox()
+          return accepted
+        }
+      }
       const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operation: 'pagar' as const, key: s.idempotencyKey }
       // A SHA-256 per payment only when there is a key to compare it with.
       const requestFingerprint = key === undefined ? '' : fingerprint({ montoCentimos: s.montoCentimos, concepto: s.concepto })
@@ -100,9 +112,13 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * `devolucion` movement) in the same transaction. A repeat of the same result is a duplicate; anything that
      * contradicts what we recorded is refused (dead-lettered by the caller).
      * On PostgreSQL the row is locked first, so two instances applying results
-     * for one payment see each other's outcome rather than a stale `pendiente`.
+     * for one payment see each other's outcome rather than a stale `pendiente`;
+     * there the common case (a `pendiente` payment that matches) is one
+     * statement, and only a message it did not apply goes on to the
+     * transaction, which tells a duplicate from a refusal.
      */
     async applyPagoProcesado (m: PagoProcesadoV1): Promise<ApplyOutcome> {
+      if (oneStatement && await applyPagoProcesadoInOneStatement(db, m)) return { kind: 'applied' }
       return await transact(async (trx): Promise<ApplyOutcome> => {
         const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
           .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
