@@ -7,7 +7,8 @@ import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import { appendMovimiento } from './movimientos.js'
-import { applyPagoProcesadoInOneStatement, pagarInOneStatement } from './one-statement.js'
+import { batchPerTurn } from '../../lib/storage/turn-batch.js'
+import { applyPagoProcesadoInOneStatement, completarPagosInOneStatement, pagarInOneStatement } from './one-statement.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
@@ -43,6 +44,8 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   // PostgreSQL: the common case of each step is one statement (one-statement.ts).
   const oneStatement = dialectOf(db) === 'postgres'
+  // The `completado` results of one turn complete their payments in one statement.
+  const completar = batchPerTurn(async (ms: PagoProcesadoV1[]) => await completarPagosInOneStatement(db, ms))
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
   /** The sum of each payment's completed refunds, integer cents (absent: none). */
@@ -114,11 +117,11 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * On PostgreSQL the row is locked first, so two instances applying results
      * for one payment see each other's outcome rather than a stale `pendiente`;
      * there the common case (a `pendiente` payment that matches) is one
-     * statement, and only a message it did not apply goes on to the
+     * statement (for all the `completado` results of one turn together), and only a message it did not apply goes on to the
      * transaction, which tells a duplicate from a refusal.
      */
     async applyPagoProcesado (m: PagoProcesadoV1): Promise<ApplyOutcome> {
-      if (oneStatement && await applyPagoProcesadoInOneStatement(db, m)) return { kind: 'applied' }
+      if (oneStatement && await (m.estado === 'completado' ? completar(m) : applyPagoProcesadoInOneStatement(db, m))) return { kind: 'applied' }
       return await transact(async (trx): Promise<ApplyOutcome> => {
         const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
           .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()

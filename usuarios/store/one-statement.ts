@@ -100,3 +100,25 @@ export async function applyPagoProcesadoInOneStatement (db: UsuariosDb, m: PagoP
     select count(*) as aplicados from aplicado`.execute(db)
   return Number(rows[0]?.aplicados ?? 0) === 1
 }
+
+/**
+ * applyPagoProcesadoInOneStatement for a batch of `completado` results (no
+ * balance changes, so no usuario row is touched twice), in one statement:
+ * resolves, per message and in order, whether it completed its payment.
+ * Of several messages for one payment only the first can.
+ */
+export async function completarPagosInOneStatement (db: UsuariosDb, ms: PagoProcesadoV1[]): Promise<boolean[]> {
+  const { rows } = await sql<{ id: string }>`
+    with entrada as (
+      select * from unnest(cast(${ms.map((m) => m.pagoId)} as text[]), cast(${ms.map((m) => m.usuarioId)} as bigint[]),
+        cast(${ms.map((m) => m.montoCentimos)} as bigint[]), cast(${ms.map((m) => m.motivo)} as text[]))
+        as e(id, usuario_id, monto_centimos, motivo)
+    )
+    update pagos set estado = 'completado', motivo = entrada.motivo, actualizado_en = ${pgNowIso}
+    from entrada
+    where pagos.id = entrada.id and pagos.estado = 'pendiente'
+      and pagos.usuario_id = entrada.usuario_id and pagos.monto_centimos = entrada.monto_centimos
+    returning pagos.id`.execute(db)
+  const completed = new Set(rows.map((r) => r.id))
+  return ms.map((m) => completed.delete(m.pagoId))
+}
