@@ -48,6 +48,32 @@ for (const dialect of dialects) {
       t.same(decoded, { ok: true, message: { tipo: 'pago.solicitado', version: 1, pagoId: r.pago.id, usuarioId: u.id, montoCentimos: 2_550, concepto: 'café', solicitadoEn: r.pago.creadoEn } } as any, 'a valid message, solicitadoEn = creadoEn')
     })
 
+    t.test('payments of one turn for one usuario: each sees the saldo the earlier ones left', async (t) => {
+      const { db, cuentas, pagos } = await usuarios(t, dialect)
+      const u = await cuentas.create('Sol', 1_000)
+      const rs = await Promise.all([100, 200, 300].map(async (c) => await pagos.pagar({ usuarioId: u.id, montoCentimos: c, concepto: null, correlationId: null })))
+      t.same(rs.map((r) => r.kind === 'accepted' ? r.usuario.saldo : r.kind), [9, 7, 4], 'each answer shows the saldo right after its payment')
+      const movimientos = await db.selectFrom('movimientos').selectAll().where('usuario_id', '=', u.id).orderBy('id').execute()
+      t.same(movimientos.map((m) => [m.tipo, m.monto_centimos, m.saldo_centimos]), [['alta', 1_000, 1_000], ['pago', -100, 900], ['pago', -200, 700], ['pago', -300, 400]], 'one movement each, in order')
+      t.equal(await saldo(db, u.id), 400)
+    })
+
+    t.test('a payment of the turn that does not fit is refused; a smaller one after it may still fit', async (t) => {
+      const { db, cuentas, pagos } = await usuarios(t, dialect)
+      const u = await cuentas.create('Gil', 1_000)
+      const montos = [400, 700, 300, 400]
+      const rs = await Promise.all(montos.map(async (c) => await pagos.pagar({ usuarioId: u.id, montoCentimos: c, concepto: null, correlationId: null })))
+      t.equal(rs[0]!.kind, 'accepted', 'the first fits')
+      t.match(rs[1], { kind: 'insufficient-funds', montoCentimos: 700 }, '700 never fits in 600')
+      t.same([rs[2]!.kind, rs[3]!.kind].sort(), ['accepted', 'insufficient-funds'], 'of 300 and 400 on the 600 left, exactly one')
+      const debited = montos.filter((_, i) => rs[i]!.kind === 'accepted').reduce((a, b) => a + b, 0)
+      t.equal(await saldo(db, u.id), 1_000 - debited, 'saldo = initial - accepted')
+      t.equal((await db.selectFrom('pagos').select('id').execute()).length, 2)
+      t.equal((await db.selectFrom('outbox').select('id').execute()).length, 2)
+      const chain = await db.selectFrom('movimientos').selectAll().where('usuario_id', '=', u.id).orderBy('id').execute()
+      t.ok(chain.every((m, i) => i === 0 || m.saldo_centimos === chain[i - 1]!.saldo_centimos + m.monto_centimos), 'every movement follows from the one before')
+    })
+
     t.test('insufficient funds and an unknown usuario write nothing', async (t) => {
       const { db, cuentas, pagos } = await usuarios(t, dialect)
       const u = await cuentas.create('Leo', 1_000)

@@ -45,6 +45,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
   // PostgreSQL: the common case of each step is one statement (one-statement.ts).
   const oneStatement = dialectOf(db) === 'postgres'
   // The `completado` results of one turn complete their payments in one statement.
+  const debitar = batchPerTurn(async (ds: PagoRequest[]) => await pagarInOneStatement(db, ds))
   const completar = batchPerTurn(async (ms: PagoProcesadoV1[]) => await completarPagosInOneStatement(db, ms))
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
@@ -63,12 +64,13 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
      * kept with the effect; an unknown usuario keeps nothing. On PostgreSQL
-     * a payment without a key is one statement, and only a payment it did
-     * not debit goes on to the transaction (to say why).
+     * the payments without a key of one turn are one statement, and only a
+     * payment it did not debit goes on to the transaction (which says why,
+     * or debits it if it fits on its own).
      */
     async pagar (s: PagoRequest): Promise<PagarOutcome> {
       if (oneStatement && s.idempotencyKey === undefined) {
-        const accepted = await pagarInOneStatement(db, s)
+        const accepted = await debitar(s)
         if (accepted !== undefined) {
           onOutbox()
           return accepted

@@ -9,7 +9,8 @@ import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
 
 /*
  * PostgreSQL only: the two hot steps of a payment in usuarios as ONE
- * statement each (data-modifying CTEs), one round trip and no BEGIN/COMMIT:
+ * statement each (for the payments, or the `completado` results, of one
+ * turn together) (data-modifying CTEs), one round trip and no BEGIN/COMMIT:
  * a statement is atomic on its own, and it has committed when it returns.
  * They do exactly what the transactions of cuenta-pagos-store.ts do on
  * SQLite (same rows, same guards, same lock order: the usuario row before
@@ -28,48 +29,78 @@ import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
  */
 const CEILING = centimosSql(SALDO_MAXIMO_CENTIMOS)
 
+/** A payment to debit (see cuenta-pagos-store.ts PagoRequest; no Idempotency-Key). */
+export interface Debito { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }
+
 /**
- * Debits `montoCentimos` if the saldo covers it, records the payment
- * `pendiente`, its `pago` movement and its `pago.solicitado` outbox row.
- * Resolves `accepted`, or undefined when nothing was debited (no such
- * usuario, or insufficient funds: the caller tells which).
+ * For a batch of payments (those of one turn), in one statement: locks
+ * their usuarios in id order, and for each usuario accepts its payments in
+ * batch order while their running sum fits the saldo; debits each usuario
+ * once by the sum it accepted, records each accepted payment `pendiente`
+ * with its `pago` movement (saldo after that payment) and its
+ * `pago.solicitado` outbox row. Resolves per payment, in order, `accepted`
+ * or undefined when it was not debited: no such usuario, a saldo that does
+ * not cover it after the earlier ones of the batch, or one past the
+ * ceiling. The caller runs those again alone (a serial transaction says
+ * which, and a smaller payment after a refused bigger one may still fit).
  */
-export async function pagarInOneStatement (db: UsuariosDb, s: { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }): Promise<Accepted | undefined> {
-  const id = randomUUID()
-  const monto = centimosSql(s.montoCentimos)
-  // The message without its instant, which the statement adds (solicitadoEn = the payment's creado_en).
-  const template = { id, usuario_id: s.usuarioId, monto_centimos: s.montoCentimos, concepto: s.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: s.correlationId, creado_en: '', actualizado_en: '', reenviado_en: null }
-  const mensaje = pagoSolicitadoRow(template)
-  const { solicitadoEn: _, ...payload } = JSON.parse(mensaje.payload) as Record<string, unknown>
-  const { rows } = await sql<{ id: number, nombre: string, saldo_centimos: number, creado_en: string, ahora: string }>`
-    with debitado as (
-      update usuarios set saldo_centimos = saldo_centimos - ${monto}
-      where id = cast(${s.usuarioId} as bigint) and saldo_centimos >= ${monto} and saldo_centimos <= ${CEILING}
-      returning id, nombre, saldo_centimos, creado_en
+export async function pagarInOneStatement (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | undefined>> {
+  const pagos = debitos.map((d) => {
+    const id = randomUUID()
+    // The payment and its message without their instant, which the statement adds (solicitadoEn = creado_en).
+    const row = { id, usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: '', actualizado_en: '', reenviado_en: null }
+    const { solicitadoEn: _, ...payload } = JSON.parse(pagoSolicitadoRow(row).payload) as Record<string, unknown>
+    return { row, payload: JSON.stringify(payload) }
+  })
+  for (const d of debitos) centimosSql(d.montoCentimos) // a RangeError for anything but integer cents, as on SQLite
+  const { rows } = await sql<{ pago_id: string, id: number, nombre: string, creado_en: string, saldo_despues: number, ahora: string }>`
+    with entrada as (
+      select * from unnest(cast(${pagos.map((p) => p.row.id)} as text[]), cast(${debitos.map((d) => d.usuarioId)} as bigint[]),
+        cast(${debitos.map((d) => d.montoCentimos)} as bigint[]), cast(${debitos.map((d) => d.concepto)} as text[]),
+        cast(${debitos.map((d) => d.correlationId)} as text[]), cast(${pagos.map((p) => p.payload)} as text[]))
+        with ordinality as e(id, usuario_id, monto_centimos, concepto, correlation_id, payload, n)
+    ), bloqueado as (
+      select id, nombre, creado_en, saldo_centimos from usuarios
+      where id in (select usuario_id from entrada) and saldo_centimos <= ${CEILING}
+      order by id for update
+    ), aceptado as (
+      select * from (
+        select e.*, b.saldo_centimos as saldo_antes,
+          cast(b.saldo_centimos - sum(e.monto_centimos) over (partition by e.usuario_id order by e.n) as bigint) as saldo_despues
+        from entrada e join bloqueado b on b.id = e.usuario_id
+      ) c where saldo_despues >= 0
+    ), debitado as (
+      update usuarios set saldo_centimos = usuarios.saldo_centimos - t.total
+      from (select usuario_id, min(saldo_antes) as saldo_antes, cast(sum(monto_centimos) as bigint) as total from aceptado group by usuario_id) t
+      -- the saldo the running sums were computed from, or nothing for this usuario
+      where usuarios.id = t.usuario_id and usuarios.saldo_centimos = t.saldo_antes
+      returning usuarios.id
     ), ahora as (
-      select ${pgNowIso} as t from debitado
+      select ${pgNowIso} as t from (select 1 from debitado limit 1) d
+    ), hecho as (
+      select a.*, ahora.t from aceptado a join debitado d on d.id = a.usuario_id cross join ahora
     ), pago as (
       insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, creado_en, actualizado_en)
-      select cast(${id} as text), debitado.id, ${monto}, cast(${s.concepto} as text), 'pendiente', null, cast(${s.correlationId} as text), ahora.t, ahora.t
-      from debitado, ahora
+      select id, usuario_id, monto_centimos, concepto, 'pendiente', null, correlation_id, t, t from hecho order by n
     ), movimiento as (
       insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
-      select debitado.id, 'pago', -${monto}, debitado.saldo_centimos, cast(${id} as text), ahora.t
-      from debitado, ahora
+      select usuario_id, 'pago', -monto_centimos, saldo_despues, id, t from hecho order by n
     ), mensaje as (
       insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
-      select cast(${mensaje.tipo} as text), cast(${id} as text), cast(${s.correlationId} as text),
-        (cast(${JSON.stringify(payload)} as jsonb) || jsonb_build_object('solicitadoEn', ahora.t))::text, ahora.t
-      from ahora
+      select 'pago.solicitado', id, correlation_id, (cast(payload as jsonb) || jsonb_build_object('solicitadoEn', t))::text, t from hecho order by n
     )
-    select debitado.id, debitado.nombre, debitado.saldo_centimos, debitado.creado_en, ahora.t as ahora from debitado, ahora`.execute(db)
-  const row = rows[0]
-  if (row === undefined) return undefined
-  return {
-    kind: 'accepted',
-    usuario: toUsuario({ ...row, saldo_inicial_centimos: 0 }),
-    pago: toPagoAceptado({ ...template, creado_en: row.ahora, actualizado_en: row.ahora })
-  }
+    select h.id as pago_id, b.id, b.nombre, b.creado_en, h.saldo_despues, h.t as ahora
+    from hecho h join bloqueado b on b.id = h.usuario_id`.execute(db)
+  const done = new Map(rows.map((r) => [r.pago_id, r]))
+  return pagos.map(({ row }): Accepted | undefined => {
+    const r = done.get(row.id)
+    if (r === undefined) return undefined
+    return {
+      kind: 'accepted',
+      usuario: toUsuario({ id: r.id, nombre: r.nombre, saldo_centimos: r.saldo_despues, saldo_inicial_centimos: 0, creado_en: r.creado_en }),
+      pago: toPagoAceptado({ ...row, creado_en: r.ahora, actualizado_en: r.ahora })
+    }
+  })
 }
 
 /**
