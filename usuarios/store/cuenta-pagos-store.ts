@@ -8,7 +8,7 @@ import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import { appendMovimiento } from './movimientos.js'
 import { batchPerTurn } from '../../lib/storage/turn-batch.js'
-import { applyPagoProcesadoInOneStatement, completarPagosInOneStatement, pagarInOneStatement } from './one-statement.js'
+import { applyPagoProcesadoInOneStatement, completarPagosInOneStatement, pagarBatch } from './one-statement.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
@@ -42,10 +42,10 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
  * `transact` is the database's group commit (shared with the relay).
  */
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
-  // PostgreSQL: the common case of each step is one statement (one-statement.ts).
+  // PostgreSQL: the common case of each step goes in batches of one turn (one-statement.ts).
   const oneStatement = dialectOf(db) === 'postgres'
   // The `completado` results of one turn complete their payments in one statement.
-  const debitar = batchPerTurn(async (ds: PagoRequest[]) => await pagarInOneStatement(db, ds))
+  const debitar = batchPerTurn(async (ds: PagoRequest[]) => await pagarBatch(db, ds))
   const completar = batchPerTurn(async (ms: PagoProcesadoV1[]) => await completarPagosInOneStatement(db, ms))
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
@@ -64,7 +64,8 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
      * kept with the effect; an unknown usuario keeps nothing. On PostgreSQL
-     * the payments without a key of one turn are one statement, and only a
+     * the payments without a key of one turn go in one transaction of four
+     * round trips (one-statement.ts pagarBatch), and only a
      * payment it did not debit goes on to the transaction (which says why,
      * or debits it if it fits on its own).
      */

@@ -8,24 +8,20 @@ import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
 
 /*
- * PostgreSQL only: the two hot steps of a payment in usuarios as ONE
- * statement each (for the payments, or the `completado` results, of one
- * turn together) (data-modifying CTEs), one round trip and no BEGIN/COMMIT:
- * a statement is atomic on its own, and it has committed when it returns.
- * They do exactly what the transactions of cuenta-pagos-store.ts do on
- * SQLite (same rows, same guards, same lock order: the usuario row before
- * its movement, the pago row before the usuario row); the rare outcomes
- * (insufficient funds, duplicate, refused) are left to those transactions.
- * Movements are dated by the server after the row lock (pgNowIso), so a
- * usuario's movements are dated in id order.
+ * PostgreSQL only: the two hot steps of a payment in usuarios, for all the
+ * payments (or all the `completado` results) of one turn together, in a
+ * few round trips per batch instead of several per payment. They write
+ * exactly what the transactions of cuenta-pagos-store.ts write on SQLite
+ * (same rows, same guards, usuario rows locked before their movements are
+ * written); the rare outcomes (insufficient funds, unknown usuario,
+ * duplicate, refused) are left to those transactions, which say why.
  *
  * The transactions turn every balance they change into money inside the
  * transaction (a RangeError for one that cannot be shown exactly rolls
- * them back); these statements commit before anything is read, so they
- * touch only balances that stay within SALDO_MAXIMO and leave any other
- * (a row written by hand, or before the ceiling existed) to the
- * transaction, which handles it as before. Within the ceiling is the only
- * case the API itself can produce.
+ * them back); these touch only balances that stay within SALDO_MAXIMO and
+ * leave any other (a row written by hand, or before the ceiling existed) to
+ * the transaction, which handles it as before. Within the ceiling is the
+ * only case the API itself can produce.
  */
 const CEILING = centimosSql(SALDO_MAXIMO_CENTIMOS)
 
@@ -33,78 +29,73 @@ const CEILING = centimosSql(SALDO_MAXIMO_CENTIMOS)
 export interface Debito { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }
 
 /**
- * For a batch of payments (those of one turn), in one statement: locks
- * their usuarios in id order, and for each usuario accepts its payments in
- * batch order while their running sum fits the saldo; debits each usuario
- * once by the sum it accepted, records each accepted payment `pendiente`
- * with its `pago` movement (saldo after that payment) and its
- * `pago.solicitado` outbox row. Resolves per payment, in order, `accepted`
- * or undefined when it was not debited: no such usuario, a saldo that does
- * not cover it after the earlier ones of the batch, or one past the
- * ceiling. The caller runs those again alone (a serial transaction says
- * which, and a smaller payment after a refused bigger one may still fit).
+ * For a batch of payments (those of one turn): in one transaction, locks
+ * their usuarios in id order (so that instances never deadlock on them),
+ * accepts each payment in batch order if the saldo left by the earlier
+ * ones covers it, then in one statement debits each usuario once and
+ * records each accepted payment `pendiente`, with its `pago` movement (the
+ * saldo right after it) and its `pago.solicitado` outbox row. Four round
+ * trips for the whole batch (BEGIN, the lock, the writes, COMMIT).
+ * Resolves per payment, in order, `accepted` or undefined when it was not
+ * debited (no such usuario, insufficient funds, a saldo past the ceiling):
+ * the caller runs those through the transaction, which says why.
  */
-export async function pagarInOneStatement (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | undefined>> {
-  const pagos = debitos.map((d) => {
-    const id = randomUUID()
-    // The payment and its message without their instant, which the statement adds (solicitadoEn = creado_en).
-    const row = { id, usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: '', actualizado_en: '', reenviado_en: null }
-    const { solicitadoEn: _, ...payload } = JSON.parse(pagoSolicitadoRow(row).payload) as Record<string, unknown>
-    return { row, payload: JSON.stringify(payload) }
-  })
+export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | undefined>> {
   for (const d of debitos) centimosSql(d.montoCentimos) // a RangeError for anything but integer cents, as on SQLite
-  const { rows } = await sql<{ pago_id: string, id: number, nombre: string, creado_en: string, saldo_despues: number, ahora: string }>`
-    with entrada as (
-      select * from unnest(cast(${pagos.map((p) => p.row.id)} as text[]), cast(${debitos.map((d) => d.usuarioId)} as bigint[]),
-        cast(${debitos.map((d) => d.montoCentimos)} as bigint[]), cast(${debitos.map((d) => d.concepto)} as text[]),
-        cast(${debitos.map((d) => d.correlationId)} as text[]), cast(${pagos.map((p) => p.payload)} as text[]))
-        with ordinality as e(id, usuario_id, monto_centimos, concepto, correlation_id, payload, n)
-    ), bloqueado as (
-      select id, nombre, creado_en, saldo_centimos from usuarios
-      where id in (select usuario_id from entrada) and saldo_centimos <= ${CEILING}
-      order by id for update
-    ), aceptado as (
-      select * from (
-        select e.*, b.saldo_centimos as saldo_antes,
-          cast(b.saldo_centimos - sum(e.monto_centimos) over (partition by e.usuario_id order by e.n) as bigint) as saldo_despues
-        from entrada e join bloqueado b on b.id = e.usuario_id
-      ) c where saldo_despues >= 0
-    ), debitado as (
-      update usuarios set saldo_centimos = usuarios.saldo_centimos - t.total
-      from (select usuario_id, min(saldo_antes) as saldo_antes, cast(sum(monto_centimos) as bigint) as total from aceptado group by usuario_id) t
-      -- the saldo the running sums were computed from, or nothing for this usuario
-      where usuarios.id = t.usuario_id and usuarios.saldo_centimos = t.saldo_antes
-      returning usuarios.id
-    ), ahora as (
-      select ${pgNowIso} as t from (select 1 from debitado limit 1) d
-    ), hecho as (
-      select a.*, ahora.t from aceptado a join debitado d on d.id = a.usuario_id cross join ahora
-    ), pago as (
-      insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, creado_en, actualizado_en)
-      select id, usuario_id, monto_centimos, concepto, 'pendiente', null, correlation_id, t, t from hecho order by n
-    ), movimiento as (
-      insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
-      select usuario_id, 'pago', -monto_centimos, saldo_despues, id, t from hecho order by n
-    ), mensaje as (
+  return await db.transaction().execute(async (trx) => {
+    const { rows: usuarios } = await sql<{ id: number, nombre: string, saldo_centimos: number, creado_en: string }>`
+      select id, nombre, saldo_centimos, creado_en from usuarios
+      where id = any(cast(${[...new Set(debitos.map((d) => d.usuarioId))]} as bigint[])) and saldo_centimos <= ${CEILING}
+      order by id for update`.execute(trx)
+    // Dated after the lock, so a usuario's movements are dated in id order.
+    const ahora = new Date().toISOString()
+    const saldos = new Map(usuarios.map((u) => [u.id, u.saldo_centimos]))
+    const hechos = debitos.map((d) => {
+      const saldo = saldos.get(d.usuarioId)
+      if (saldo === undefined || saldo < d.montoCentimos) return undefined
+      saldos.set(d.usuarioId, saldo - d.montoCentimos)
+      const row = { id: randomUUID(), usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: ahora, actualizado_en: ahora, reenviado_en: null }
+      return { row, saldoDespues: saldo - d.montoCentimos, mensaje: pagoSolicitadoRow(row) }
+    })
+    const ok = hechos.filter((h) => h !== undefined)
+    if (ok.length === 0) return hechos.map(() => undefined)
+    const debitados = usuarios.filter((u) => saldos.get(u.id) !== u.saldo_centimos)
+    await sql`
+      with debito as (
+        update usuarios set saldo_centimos = nuevo.saldo_centimos
+        from unnest(cast(${debitados.map((u) => u.id)} as bigint[]), cast(${debitados.map((u) => saldos.get(u.id))} as bigint[])) as nuevo(id, saldo_centimos)
+        where usuarios.id = nuevo.id
+      ), pago as (
+        insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, creado_en, actualizado_en)
+        select id, usuario_id, monto_centimos, concepto, 'pendiente', null, correlation_id, ${ahora}, ${ahora}
+        from unnest(cast(${ok.map((h) => h.row.id)} as text[]), cast(${ok.map((h) => h.row.usuario_id)} as bigint[]), cast(${ok.map((h) => h.row.monto_centimos)} as bigint[]),
+          cast(${ok.map((h) => h.row.concepto)} as text[]), cast(${ok.map((h) => h.row.correlation_id)} as text[])) as p(id, usuario_id, monto_centimos, concepto, correlation_id)
+      ), movimiento as (
+        insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
+        select usuario_id, 'pago', -monto_centimos, saldo_centimos, referencia, ${ahora}
+        from unnest(cast(${ok.map((h) => h.row.usuario_id)} as bigint[]), cast(${ok.map((h) => h.row.monto_centimos)} as bigint[]),
+          cast(${ok.map((h) => h.saldoDespues)} as bigint[]), cast(${ok.map((h) => h.row.id)} as text[])) with ordinality as m(usuario_id, monto_centimos, saldo_centimos, referencia, n)
+        order by n
+      )
       insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
-      select 'pago.solicitado', id, correlation_id, (cast(payload as jsonb) || jsonb_build_object('solicitadoEn', t))::text, t from hecho order by n
-    )
-    select h.id as pago_id, b.id, b.nombre, b.creado_en, h.saldo_despues, h.t as ahora
-    from hecho h join bloqueado b on b.id = h.usuario_id`.execute(db)
-  const done = new Map(rows.map((r) => [r.pago_id, r]))
-  return pagos.map(({ row }): Accepted | undefined => {
-    const r = done.get(row.id)
-    if (r === undefined) return undefined
-    return {
-      kind: 'accepted',
-      usuario: toUsuario({ id: r.id, nombre: r.nombre, saldo_centimos: r.saldo_despues, saldo_inicial_centimos: 0, creado_en: r.creado_en }),
-      pago: toPagoAceptado({ ...row, creado_en: r.ahora, actualizado_en: r.ahora })
-    }
+      select tipo, message_id, correlation_id, payload, creado_en
+      from unnest(cast(${ok.map((h) => h.mensaje.tipo)} as text[]), cast(${ok.map((h) => h.mensaje.message_id)} as text[]), cast(${ok.map((h) => h.mensaje.correlation_id)} as text[]),
+        cast(${ok.map((h) => h.mensaje.payload)} as text[]), cast(${ok.map((h) => h.mensaje.creado_en)} as text[])) with ordinality as o(tipo, message_id, correlation_id, payload, creado_en, n)
+      order by n`.execute(trx)
+    const porId = new Map(usuarios.map((u) => [u.id, u]))
+    return hechos.map((h): Accepted | undefined => h === undefined
+      ? undefined
+      : {
+          kind: 'accepted',
+          usuario: toUsuario({ ...porId.get(h.row.usuario_id)!, saldo_centimos: h.saldoDespues, saldo_inicial_centimos: 0 }),
+          pago: toPagoAceptado(h.row)
+        })
   })
 }
 
 /**
- * Moves a `pendiente` payment to the message's estado if usuario and monto
+ * One statement (atomic on its own, committed when it returns): moves a
+ * `pendiente` payment to the message's estado if usuario and monto
  * match what was recorded; a `fallido` also gives the amount back with its
  * `devolucion` movement. Resolves true when it did; false when it changed
  * nothing (unknown, mismatched or already settled: the caller's
@@ -133,7 +124,7 @@ export async function applyPagoProcesadoInOneStatement (db: UsuariosDb, m: PagoP
 }
 
 /**
- * applyPagoProcesadoInOneStatement for a batch of `completado` results (no
+ * applyPagoProcesadoInOneStatement (dated by the server's clock) for a batch of `completado` results (no
  * balance changes, so no usuario row is touched twice), in one statement:
  * resolves, per message and in order, whether it completed its payment.
  * Of several messages for one payment only the first can.
