@@ -64,8 +64,8 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
      * kept with the effect; an unknown usuario keeps nothing. On PostgreSQL
-     * the payments without a key of one turn go in one transaction of four
-     * round trips (one-statement.ts pagarBatch), and only a
+     * the payments without a key of one turn are one statement
+     * (one-statement.ts pagarBatch), and only a
      * payment it did not debit goes on to the transaction (which says why,
      * or debits it if it fits on its own).
      */

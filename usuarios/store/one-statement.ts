@@ -29,67 +29,69 @@ const CEILING = centimosSql(SALDO_MAXIMO_CENTIMOS)
 export interface Debito { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }
 
 /**
- * For a batch of payments (those of one turn): in one transaction, locks
- * their usuarios in id order (so that instances never deadlock on them),
- * accepts each payment in batch order if the saldo left by the earlier
- * ones covers it, then in one statement debits each usuario once and
- * records each accepted payment `pendiente`, with its `pago` movement (the
- * saldo right after it) and its `pago.solicitado` outbox row. Four round
- * trips for the whole batch (BEGIN, the lock, the writes, COMMIT).
- * Resolves per payment, in order, `accepted` or undefined when it was not
- * debited (no such usuario, insufficient funds, a saldo past the ceiling):
- * the caller runs those through the transaction, which says why.
+ * For a batch of payments (those of one turn), ONE statement (atomic on its
+ * own, committed when it returns, one round trip): locks their usuarios in
+ * id order (instances never deadlock on them), debits each usuario once by
+ * the sum of its payments in the batch if its saldo covers them all, and
+ * records each of those payments `pendiente`, with its `pago` movement (the
+ * saldo right after it, in batch order) and its `pago.solicitado` outbox
+ * row, dated by the server after the lock. Resolves per payment, in order,
+ * `accepted` or undefined when it was not debited (no such usuario, a saldo
+ * that does not cover all of that usuario's payments of the batch, a saldo
+ * past the ceiling): the caller runs those through the serial transaction,
+ * which debits the ones that fit and says why for the others.
  */
 export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | undefined>> {
   for (const d of debitos) centimosSql(d.montoCentimos) // a RangeError for anything but integer cents, as on SQLite
-  return await db.transaction().execute(async (trx) => {
-    const { rows: usuarios } = await sql<{ id: number, nombre: string, saldo_centimos: number, creado_en: string }>`
-      select id, nombre, saldo_centimos, creado_en from usuarios
-      where id = any(cast(${[...new Set(debitos.map((d) => d.usuarioId))]} as bigint[])) and saldo_centimos <= ${CEILING}
-      order by id for update`.execute(trx)
-    // Dated after the lock, so a usuario's movements are dated in id order.
-    const ahora = new Date().toISOString()
-    const saldos = new Map(usuarios.map((u) => [u.id, u.saldo_centimos]))
-    const hechos = debitos.map((d) => {
-      const saldo = saldos.get(d.usuarioId)
-      if (saldo === undefined || saldo < d.montoCentimos) return undefined
-      saldos.set(d.usuarioId, saldo - d.montoCentimos)
-      const row = { id: randomUUID(), usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: ahora, actualizado_en: ahora, reenviado_en: null }
-      return { row, saldoDespues: saldo - d.montoCentimos, mensaje: pagoSolicitadoRow(row) }
-    })
-    const ok = hechos.filter((h) => h !== undefined)
-    if (ok.length === 0) return hechos.map(() => undefined)
-    const debitados = usuarios.filter((u) => saldos.get(u.id) !== u.saldo_centimos)
-    await sql`
-      with debito as (
-        update usuarios set saldo_centimos = nuevo.saldo_centimos
-        from unnest(cast(${debitados.map((u) => u.id)} as bigint[]), cast(${debitados.map((u) => saldos.get(u.id))} as bigint[])) as nuevo(id, saldo_centimos)
-        where usuarios.id = nuevo.id
-      ), pago as (
-        insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, creado_en, actualizado_en)
-        select id, usuario_id, monto_centimos, concepto, 'pendiente', null, correlation_id, ${ahora}, ${ahora}
-        from unnest(cast(${ok.map((h) => h.row.id)} as text[]), cast(${ok.map((h) => h.row.usuario_id)} as bigint[]), cast(${ok.map((h) => h.row.monto_centimos)} as bigint[]),
-          cast(${ok.map((h) => h.row.concepto)} as text[]), cast(${ok.map((h) => h.row.correlation_id)} as text[])) as p(id, usuario_id, monto_centimos, concepto, correlation_id)
-      ), movimiento as (
-        insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
-        select usuario_id, 'pago', -monto_centimos, saldo_centimos, referencia, ${ahora}
-        from unnest(cast(${ok.map((h) => h.row.usuario_id)} as bigint[]), cast(${ok.map((h) => h.row.monto_centimos)} as bigint[]),
-          cast(${ok.map((h) => h.saldoDespues)} as bigint[]), cast(${ok.map((h) => h.row.id)} as text[])) with ordinality as m(usuario_id, monto_centimos, saldo_centimos, referencia, n)
-        order by n
-      )
+  const pagos = debitos.map((d) => {
+    // The payment and its message without their instant, which the statement adds (solicitadoEn = creado_en).
+    const row = { id: randomUUID(), usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: '', actualizado_en: '', reenviado_en: null }
+    const { solicitadoEn: _, ...payload } = JSON.parse(pagoSolicitadoRow(row).payload) as Record<string, unknown>
+    return { row, payload: JSON.stringify(payload) }
+  })
+  const { rows } = await sql<{ pago_id: string, id: number, nombre: string, creado_en: string, saldo_despues: number, ahora: string }>`
+    with entrada as (
+      select * from unnest(cast(${pagos.map((p) => p.row.id)} as text[]), cast(${debitos.map((d) => d.usuarioId)} as bigint[]),
+        cast(${debitos.map((d) => d.montoCentimos)} as bigint[]), cast(${debitos.map((d) => d.concepto)} as text[]),
+        cast(${debitos.map((d) => d.correlationId)} as text[]), cast(${pagos.map((p) => p.payload)} as text[]))
+        with ordinality as e(id, usuario_id, monto_centimos, concepto, correlation_id, payload, n)
+    ), bloqueado as (
+      -- Only the lock, in id order: the UPDATE below touches no row not locked here first.
+      select id from usuarios where id in (select usuario_id from entrada) order by id for update
+    ), total as (
+      select e.usuario_id, cast(sum(e.monto_centimos) as bigint) as total
+      from entrada e join bloqueado b on b.id = e.usuario_id group by e.usuario_id
+    ), debitado as (
+      update usuarios set saldo_centimos = usuarios.saldo_centimos - total.total
+      from total
+      where usuarios.id = total.usuario_id and usuarios.saldo_centimos >= total.total and usuarios.saldo_centimos <= ${CEILING}
+      returning usuarios.id, usuarios.nombre, usuarios.creado_en, usuarios.saldo_centimos + total.total as saldo_antes
+    ), ahora as (
+      select ${pgNowIso} as t from (select 1 from debitado limit 1) d
+    ), hecho as (
+      select e.*, d.nombre, d.creado_en as usuario_creado_en, ahora.t,
+        cast(d.saldo_antes - sum(e.monto_centimos) over (partition by e.usuario_id order by e.n) as bigint) as saldo_despues
+      from entrada e join debitado d on d.id = e.usuario_id cross join ahora
+    ), pago as (
+      insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, creado_en, actualizado_en)
+      select id, usuario_id, monto_centimos, concepto, 'pendiente', null, correlation_id, t, t from hecho order by n
+    ), movimiento as (
+      insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
+      select usuario_id, 'pago', -monto_centimos, saldo_despues, id, t from hecho order by n
+    ), mensaje as (
       insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
-      select tipo, message_id, correlation_id, payload, creado_en
-      from unnest(cast(${ok.map((h) => h.mensaje.tipo)} as text[]), cast(${ok.map((h) => h.mensaje.message_id)} as text[]), cast(${ok.map((h) => h.mensaje.correlation_id)} as text[]),
-        cast(${ok.map((h) => h.mensaje.payload)} as text[]), cast(${ok.map((h) => h.mensaje.creado_en)} as text[])) with ordinality as o(tipo, message_id, correlation_id, payload, creado_en, n)
-      order by n`.execute(trx)
-    const porId = new Map(usuarios.map((u) => [u.id, u]))
-    return hechos.map((h): Accepted | undefined => h === undefined
-      ? undefined
-      : {
-          kind: 'accepted',
-          usuario: toUsuario({ ...porId.get(h.row.usuario_id)!, saldo_centimos: h.saldoDespues, saldo_inicial_centimos: 0 }),
-          pago: toPagoAceptado(h.row)
-        })
+      select 'pago.solicitado', id, correlation_id, (cast(payload as jsonb) || jsonb_build_object('solicitadoEn', t))::text, t from hecho order by n
+    )
+    select id as pago_id, usuario_id as id, nombre, usuario_creado_en as creado_en, saldo_despues, t as ahora from hecho`.execute(db)
+  const done = new Map(rows.map((r) => [r.pago_id, r]))
+  return pagos.map(({ row }): Accepted | undefined => {
+    const r = done.get(row.id)
+    if (r === undefined) return undefined
+    return {
+      kind: 'accepted',
+      usuario: toUsuario({ id: r.id, nombre: r.nombre, saldo_centimos: r.saldo_despues, saldo_inicial_centimos: 0, creado_en: r.creado_en }),
+      pago: toPagoAceptado({ ...row, creado_en: r.ahora, actualizado_en: r.ahora })
+    }
   })
 }
 
