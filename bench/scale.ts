@@ -14,7 +14,8 @@
  * Not a test: figures depend on the machine (cores shared by every process).
  *
  * BENCH_SCENARIOS=2,3 runs only those scenarios (1-based; the ratios need
- * all three); BENCH_PROFILE_DIR=dir runs usuarios and pagos with
+ * all three); BENCH_USERS=n spreads the payments over n users instead of
+ * 20 (fewer rows that instances contend for); BENCH_PROFILE_DIR=dir runs usuarios and pagos with
  * `--cpu-prof` into that directory (summarise with bench/cpuprofile-summary.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -27,7 +28,7 @@ import { requestJson, type JsonResponse } from './http-client.js'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64)
-const USERS = 20
+const USERS = Number(process.env.BENCH_USERS ?? 20)
 /** Bound on the wait for the backlog to settle after the load stops. */
 const SETTLE_MS = 120_000
 
