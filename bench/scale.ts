@@ -12,6 +12,11 @@
  * `completado` in usuarios, from the first request until the last one settled.
  * Prints a table with ratios and writes bench/results/scale-<date>.json.
  * Not a test: figures depend on the machine (cores shared by every process).
+ *
+ * BENCH_SCENARIOS=2,3 runs only those scenarios (1-based; the ratios need
+ * all three); BENCH_USERS=n spreads the payments over n users instead of
+ * 20 (fewer rows that instances contend for); BENCH_PROFILE_DIR=dir runs usuarios and pagos with
+ * `--cpu-prof` into that directory (summarise with bench/cpuprofile-summary.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -23,16 +28,20 @@ import { requestJson, type JsonResponse } from './http-client.js'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64)
-const USERS = 20
+const USERS = Number(process.env.BENCH_USERS ?? 20)
 /** Bound on the wait for the backlog to settle after the load stops. */
 const SETTLE_MS = 120_000
 
 interface Scenario { name: string, database: 'sqlite' | 'postgres', instances: number }
-const SCENARIOS: Scenario[] = [
+const ALL_SCENARIOS: Scenario[] = [
   { name: 'SQLite, 1 + 1', database: 'sqlite', instances: 1 },
   { name: 'PostgreSQL, 1 + 1', database: 'postgres', instances: 1 },
   { name: 'PostgreSQL, 2 + 2', database: 'postgres', instances: 2 }
 ]
+const SCENARIOS = process.env.BENCH_SCENARIOS === undefined
+  ? ALL_SCENARIOS
+  : process.env.BENCH_SCENARIOS.split(',').map((n) => ALL_SCENARIOS[Number(n) - 1] ?? ALL_SCENARIOS[0]!)
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR
 
 interface Result {
   scenario: string
@@ -81,7 +90,10 @@ async function run (s: Scenario): Promise<Result> {
       pagos: s.instances,
       database: s.database,
       keepLines: false,
-      env: { RATE_LIMIT_MAX: '0', LOG_LEVEL: 'info' }
+      env: { RATE_LIMIT_MAX: '0', LOG_LEVEL: 'info' },
+      execArgv: PROFILE_DIR === undefined
+        ? undefined
+        : (name, n) => ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${s.database}${s.instances}-${name}-${n}.cpuprofile`]
     })
     const gw = cluster.gateway.url
     const users: number[] = []
@@ -167,11 +179,13 @@ console.log(`|${'-'.repeat(30)}|-----------:|-------------:|-------:|-------:|--
 for (const r of results) {
   console.log(`| ${r.scenario.padEnd(28)} | ${pad(r.acceptedPerSecond.toFixed(0), 10)} | ${pad(r.endToEndPerSecond.toFixed(0), 12)} | ${pad(r.p50Ms.toFixed(1), 6)} | ${pad(r.p99Ms.toFixed(1), 6)} | ${pad(r.settleMs.toFixed(0), 9)} | ${pad(r.cpuMsPerPayment.toFixed(2), 14)} | ${pad(String(r.errors), 6)} |`)
 }
-const [sqlite1, pg1, pg2] = results as [Result, Result, Result]
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`
-console.log('')
-console.log(`PostgreSQL 2 + 2 vs 1 + 1:   ${ratio(pg2.endToEndPerSecond, pg1.endToEndPerSecond)} end to end, ${ratio(pg2.acceptedPerSecond, pg1.acceptedPerSecond)} accepted`)
-console.log(`PostgreSQL vs SQLite (1 + 1): ${ratio(pg1.endToEndPerSecond, sqlite1.endToEndPerSecond)} end to end, ${ratio(pg1.acceptedPerSecond, sqlite1.acceptedPerSecond)} accepted`)
+if (results.length === 3 && SCENARIOS === ALL_SCENARIOS) {
+  const [sqlite1, pg1, pg2] = results as [Result, Result, Result]
+  console.log('')
+  console.log(`PostgreSQL 2 + 2 vs 1 + 1:   ${ratio(pg2.endToEndPerSecond, pg1.endToEndPerSecond)} end to end, ${ratio(pg2.acceptedPerSecond, pg1.acceptedPerSecond)} accepted, ${ratio(pg2.cpuMsPerPayment, pg1.cpuMsPerPayment)} CPU per payment`)
+  console.log(`PostgreSQL vs SQLite (1 + 1): ${ratio(pg1.endToEndPerSecond, sqlite1.endToEndPerSecond)} end to end, ${ratio(pg1.acceptedPerSecond, sqlite1.acceptedPerSecond)} accepted, ${ratio(pg1.cpuMsPerPayment, sqlite1.cpuMsPerPayment)} CPU per payment`)
+}
 
 const dir = resolve(import.meta.dirname, 'results')
 mkdirSync(dir, { recursive: true })

@@ -86,6 +86,8 @@ export interface ClusterOptions {
   env?: NodeJS.ProcessEnv
   /** false: don't keep the instances' log lines (benchmarks). */
   keepLines?: boolean
+  /** Node flags for each usuarios and pagos instance, given its name and 1-based number (e.g. `--cpu-prof`). */
+  execArgv?: (name: 'usuarios' | 'pagos', n: number) => string[]
 }
 
 export interface Cluster {
@@ -125,7 +127,12 @@ export async function startCluster (label: string, opts: ClusterOptions): Promis
     }
     const many = async (name: 'usuarios' | 'pagos', n: number): Promise<RunningService[]> =>
       await Promise.all(Array.from({ length: n }, async (_, i) => {
-        const s = await startService(name, { env: { ...env, LOG_DIR: join(dir, 'logs', `${name}-${i + 1}`) }, timeoutMs: 60_000, keepLines: opts.keepLines ?? true })
+        const s = await startService(name, {
+          env: { ...env, LOG_DIR: join(dir, 'logs', `${name}-${i + 1}`) },
+          execArgv: opts.execArgv?.(name, i + 1),
+          timeoutMs: 60_000,
+          keepLines: opts.keepLines ?? true
+        })
         stopAll.push(async () => { await stopService(s) })
         return s
       }))

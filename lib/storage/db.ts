@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type pg from 'pg'
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type RawBuilder } from 'kysely'
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type ColumnDataType, type ColumnDefinitionBuilder, type Migration, type PostgresPool, type PostgresPoolClient, type RawBuilder } from 'kysely'
 import type { Logger } from 'pino'
 import { openSqlite } from './sqlite.js'
 
@@ -73,7 +73,70 @@ export function openPostgres<DB> (url: string, opts: { poolMax: number, name: st
   })
   // The same error, heard again by the pool for an idle connection: logged above.
   pool.on('error', () => {})
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: namingStatements(pool) }) })
+}
+
+/** Distinct SQL texts named per process at most; past it, statements run unnamed (parsed each time). */
+export const NAMED_STATEMENTS_MAX = 1000
+
+const DML = /^\s*(select|insert|update|delete|with)\b/i
+
+/**
+ * The pool as Kysely sees it, with every data statement (select, insert,
+ * update, delete, with) sent as a named prepared statement: each connection
+ * parses and plans a text once and then only binds and executes it (the
+ * same SQL text always gets the same name in this process, `s1`, `s2`, …).
+ * Transaction control (begin, commit, savepoint) and DDL stay plain queries.
+ *
+ * A prepared `select *` whose table gained a column since (another
+ * instance migrated) fails with 0A000 "cached plan must not change result
+ * type": the error reaches the caller as any transient database error (a
+ * 5xx, a retried message), and the connection is destroyed on release so
+ * that the next use prepares again.
+ */
+export function namingStatements (pool: pg.Pool, max = NAMED_STATEMENTS_MAX): PostgresPool {
+  const names = new Map<string, string>()
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text)
+    if (name === undefined && names.size < max && DML.test(text)) {
+      name = `s${names.size + 1}`
+      names.set(text, name)
+    }
+    return name
+  }
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let stale = false
+    const wrapper: PostgresPoolClient = {
+      query: (async (text: unknown, values?: unknown[]) => {
+        // A cursor (Kysely's stream) goes through as it is.
+        if (typeof text !== 'string') return client.query(text as any)
+        try {
+          return await client.query({ name: nameOf(text), text, values })
+        } catch (err) {
+          if ((err as { code?: unknown }).code === '0A000') stale = true
+          throw err
+        }
+      }) as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => {
+        client.release(destroy === true || stale)
+        if (stale) wrappers.delete(client)
+      }
+    }
+    return wrapper
+  }
+  return {
+    connect: async () => {
+      const client = await pool.connect()
+      let wrapper = wrappers.get(client)
+      if (wrapper === undefined) {
+        wrapper = wrap(client)
+        wrappers.set(client, wrapper)
+      }
+      return wrapper
+    },
+    end: async () => { await pool.end() }
+  }
 }
 
 export function dialectOf (db: Kysely<any>): DialectName {
@@ -129,6 +192,17 @@ export function centimosSql (centimos: number): RawBuilder<number> {
   if (!Number.isSafeInteger(centimos)) throw new RangeError(`${centimos} is not a safe integer number of cents`)
   return sql<number>`cast(${centimos} as bigint)`
 }
+
+/* ---- time ---------------------------------------------------------------- */
+
+/**
+ * PostgreSQL only: the server's clock when the expression is evaluated, as
+ * JavaScript's `toISOString()` writes it (UTC, milliseconds:
+ * `2026-11-30T04:01:46.420Z`). In a statement that first locks a row, an
+ * instant read after the lock, as the stores date a movement after its
+ * UPDATE.
+ */
+export const pgNowIso: RawBuilder<string> = sql<string>`to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /* ---- locks --------------------------------------------------------------- */
 

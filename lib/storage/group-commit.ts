@@ -42,8 +42,10 @@ type Outcome = { ok: true, value: unknown } | { ok: false, error: unknown }
  * `setImmediate`.
  *
  * PostgreSQL gets a plain transaction per unit: its connections commit in
- * parallel, and the server already groups their WAL flushes; batching there
- * would only make instances wait on each other's row locks.
+ * parallel, and the server already groups their WAL flushes. Its hot steps
+ * (a payment, a `completado` result, pagos' record) batch on their own, one
+ * statement per turn (lib/storage/turn-batch.ts), which saves the round
+ * trips savepoints would still cost.
  */
 export function createTransact<DB> (db: Kysely<DB>, maxBatch = GROUP_COMMIT_MAX): Transact<DB> {
   if (dialectOf(db) === 'postgres') return async (work) => await db.transaction().execute(work)

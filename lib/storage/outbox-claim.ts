@@ -32,18 +32,23 @@ function claimInOrder (transact: Transact<OutboxDatabase> | undefined): OutboxCl
 }
 
 /**
- * PostgreSQL: several relays (one per instance) share the table. Each claims
- * a batch with `FOR UPDATE SKIP LOCKED` in a transaction, publishes it and
- * deletes it before commit: no row is published by two relays at once, and a
- * relay never waits for another's batch. A relay that dies mid-batch rolls
- * back, and its rows go to the next claim.
+ * PostgreSQL: several relays (one per instance) share the table. Each takes
+ * a batch in one statement, `DELETE ... WHERE id IN (SELECT ... FOR UPDATE
+ * SKIP LOCKED) RETURNING *`, in a transaction that stays open until the
+ * broker has confirmed every row: the delete commits only after the
+ * confirms, and a failed publish (or a relay that dies mid-batch) rolls it
+ * back, so the rows go to the next claim (at least once). No row is
+ * published by two relays at once, and a relay never waits for another's
+ * batch. Three round trips per batch: BEGIN, the DELETE, COMMIT.
  */
 const claimSkipLocked: OutboxClaim = async (db, batch, publish) =>
   await db.transaction().execute(async (trx) => {
-    const rows = await trx.selectFrom('outbox').selectAll().orderBy('id').limit(batch).forUpdate().skipLocked().execute()
+    const rows = await trx.deleteFrom('outbox')
+      .where('id', 'in', (eb) => eb.selectFrom('outbox').select('id').orderBy('id').limit(batch).forUpdate().skipLocked())
+      .returningAll().execute()
     if (rows.length === 0) return 0
-    await publish(rows)
-    await trx.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute()
+    // RETURNING gives no order: publish in id order, as on SQLite.
+    await publish(rows.sort((a, b) => a.id - b.id))
     return rows.length
   })
 

@@ -5,7 +5,9 @@ import { createTransact } from '../../lib/storage/group-commit.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
 import type { ProviderResult } from '../processor.js'
 import type { PagosDb, PagosProcesadosTable } from './schema.js'
-import type { Selectable } from 'kysely'
+import { sql, type Selectable } from 'kysely'
+import { dialectOf } from '../../lib/storage/db.js'
+import { batchPerTurn } from '../../lib/storage/turn-batch.js'
 
 function toPagoProcesado (row: Selectable<PagosProcesadosTable>): PagoProcesado {
   return {
@@ -37,8 +39,51 @@ export interface ProcesadosFilter {
  * after a commit that wrote a message; `transact` is the database's group commit.
  */
 export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
-  const isRecorded = async (pagoId: string): Promise<boolean> =>
-    (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
+  const oneStatement = dialectOf(db) === 'postgres'
+  /**
+   * PostgreSQL: what record's transaction does, for the results recorded in
+   * one turn together, as one statement (one round trip, no BEGIN/COMMIT):
+   * an outbox row is inserted only for a payment whose row was. Resolves,
+   * per result and in order, whether it was new; of several results for one
+   * payment only the first can be.
+   */
+  const recordInOneStatement = batchPerTurn(async (items: Array<{ s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string }>): Promise<boolean[]> => {
+    const procesadoEn = new Date().toISOString()
+    const mensajes = items.map(({ s, r, correlationId }) => outboxRow('pago.procesado', {
+      tipo: 'pago.procesado', version: 1, pagoId: s.pagoId, usuarioId: s.usuarioId, montoCentimos: s.montoCentimos, estado: r.estado, motivo: r.motivo, procesadoEn
+    }, { messageId: s.pagoId, correlationId }))
+    const first = items.filter((item, i) => items.findIndex((other) => other.s.pagoId === item.s.pagoId) === i)
+    const column = <T>(f: (item: typeof items[number], i: number) => T): T[] => first.map((item) => f(item, items.indexOf(item)))
+    const { rows } = await sql<{ message_id: string }>`
+      with entrada as (
+        select * from unnest(cast(${column((x) => x.s.pagoId)} as text[]), cast(${column((x) => x.s.usuarioId)} as bigint[]),
+          cast(${column((x) => x.s.montoCentimos)} as bigint[]), cast(${column((x) => x.s.concepto)} as text[]),
+          cast(${column((x) => x.r.estado)} as text[]), cast(${column((x) => x.r.motivo)} as text[]),
+          cast(${column((x) => x.correlationId)} as text[]), cast(${column((x) => x.recibidoEn)} as text[]),
+          cast(${column((_, i) => mensajes[i]!.payload)} as text[]), cast(${column((_, i) => mensajes[i]!.creado_en)} as text[]))
+          as e(id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, recibido_en, payload, creado_en)
+      ), registrado as (
+        insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, recibido_en, procesado_en)
+        select id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, recibido_en, ${procesadoEn} from entrada order by id
+        on conflict (id) do nothing
+        returning id
+      )
+      insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
+      select 'pago.procesado', entrada.id, entrada.correlation_id, entrada.payload, entrada.creado_en
+      from entrada join registrado using (id) order by entrada.id
+      returning message_id`.execute(db)
+    const inserted = new Set(rows.map((r) => r.message_id))
+    return items.map((item) => first.includes(item) && inserted.delete(item.s.pagoId))
+  })
+  /** PostgreSQL: which of the ids of one turn pagos has recorded, in one statement. */
+  const recordedInOneStatement = batchPerTurn(async (ids: string[]): Promise<boolean[]> => {
+    const { rows } = await sql<{ id: string }>`select id from pagos where id = any(cast(${ids} as text[]))`.execute(db)
+    const found = new Set(rows.map((r) => r.id))
+    return ids.map((id) => found.has(id))
+  })
+  const isRecorded = async (pagoId: string): Promise<boolean> => oneStatement
+    ? await recordedInOneStatement(pagoId)
+    : (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
   return {
     /** Whether pagos has recorded a result for `pagoId`. */
     isRecorded,
@@ -46,35 +91,38 @@ export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transa
     /**
      * Records the result and its `pago.procesado` in one transaction, once per
      * payment id: a copy of the request that raced past `republish`'s check inserts
-     * nothing and publishes nothing.
+     * nothing and publishes nothing. On PostgreSQL one statement for all the
+     * results recorded in one turn.
      */
     async record (s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string): Promise<boolean> {
-      const inserted = await transact(async (trx) => {
-        const procesadoEn = new Date().toISOString()
-        const res = await trx.insertInto('pagos').values({
-          id: s.pagoId,
-          usuario_id: s.usuarioId,
-          monto_centimos: s.montoCentimos,
-          concepto: s.concepto,
-          estado: r.estado,
-          motivo: r.motivo,
-          correlation_id: correlationId,
-          recibido_en: recibidoEn,
-          procesado_en: procesadoEn
-        }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst()
-        if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false
-        await trx.insertInto('outbox').values(outboxRow('pago.procesado', {
-          tipo: 'pago.procesado',
-          version: 1,
-          pagoId: s.pagoId,
-          usuarioId: s.usuarioId,
-          montoCentimos: s.montoCentimos,
-          estado: r.estado,
-          motivo: r.motivo,
-          procesadoEn
-        }, { messageId: s.pagoId, correlationId })).execute()
-        return true
-      })
+      const inserted = oneStatement
+        ? await recordInOneStatement({ s, r, correlationId, recibidoEn })
+        : await transact(async (trx) => {
+          const procesadoEn = new Date().toISOString()
+          const res = await trx.insertInto('pagos').values({
+            id: s.pagoId,
+            usuario_id: s.usuarioId,
+            monto_centimos: s.montoCentimos,
+            concepto: s.concepto,
+            estado: r.estado,
+            motivo: r.motivo,
+            correlation_id: correlationId,
+            recibido_en: recibidoEn,
+            procesado_en: procesadoEn
+          }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst()
+          if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false
+          await trx.insertInto('outbox').values(outboxRow('pago.procesado', {
+            tipo: 'pago.procesado',
+            version: 1,
+            pagoId: s.pagoId,
+            usuarioId: s.usuarioId,
+            montoCentimos: s.montoCentimos,
+            estado: r.estado,
+            motivo: r.motivo,
+            procesadoEn
+          }, { messageId: s.pagoId, correlationId })).execute()
+          return true
+        })
       if (inserted) onOutbox()
       return inserted
     },

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { EstadoPago } from '../../contracts/http/common.js'
 import type { PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
-import { centimosSql, hasRowLocks } from '../../lib/storage/db.js'
+import { centimosSql, dialectOf, hasRowLocks } from '../../lib/storage/db.js'
 import { createTransact } from '../../lib/storage/group-commit.js'
 import { pagarAnswer } from '../answers.js'
 import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempotency.js'
 import { appendMovimiento } from './movimientos.js'
+import { batchPerTurn } from '../../lib/storage/turn-batch.js'
+import { applyPagoProcesadoInOneStatement, completarPagosInOneStatement, pagarBatch } from './one-statement.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
@@ -40,6 +42,11 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
  * `transact` is the database's group commit (shared with the relay).
  */
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
+  // PostgreSQL: the common case of each step goes in batches of one turn (one-statement.ts).
+  const oneStatement = dialectOf(db) === 'postgres'
+  // The `completado` results of one turn complete their payments in one statement.
+  const debitar = batchPerTurn(async (ds: PagoRequest[]) => await pagarBatch(db, ds))
+  const completar = batchPerTurn(async (ms: PagoProcesadoV1[]) => await completarPagosInOneStatement(db, ms))
   const usuarioExists = async (usuarioId: number): Promise<boolean> =>
     (await db.selectFrom('usuarios').select('id').where('id', '=', usuarioId).executeTakeFirst()) !== undefined
   /** The sum of each payment's completed refunds, integer cents (absent: none). */
@@ -56,9 +63,20 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * concurrent payments can never overdraw), record the payment `pendiente`
      * with its `pago` movement and write `pago.solicitado` to the outbox. Insufficient funds change
      * nothing. With an Idempotency-Key the answer (usuarios/answers.ts) is
-     * kept with the effect; an unknown usuario keeps nothing.
+     * kept with the effect; an unknown usuario keeps nothing. On PostgreSQL
+     * the payments without a key of one turn are one statement
+     * (one-statement.ts pagarBatch), and only a
+     * payment it did not debit goes on to the transaction (which says why,
+     * or debits it if it fits on its own).
      */
     async pagar (s: PagoRequest): Promise<PagarOutcome> {
+      if (oneStatement && s.idempotencyKey === undefined) {
+        const accepted = await debitar(s)
+        if (accepted !== undefined) {
+          onOutbox()
+          return accepted
+        }
+      }
       const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operation: 'pagar' as const, key: s.idempotencyKey }
       // A SHA-256 per payment only when there is a key to compare it with.
       const requestFingerprint = key === undefined ? '' : fingerprint({ montoCentimos: s.montoCentimos, concepto: s.concepto })
@@ -100,9 +118,13 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * `devolucion` movement) in the same transaction. A repeat of the same result is a duplicate; anything that
      * contradicts what we recorded is refused (dead-lettered by the caller).
      * On PostgreSQL the row is locked first, so two instances applying results
-     * for one payment see each other's outcome rather than a stale `pendiente`.
+     * for one payment see each other's outcome rather than a stale `pendiente`;
+     * there the common case (a `pendiente` payment that matches) is one
+     * statement (for all the `completado` results of one turn together), and only a message it did not apply goes on to the
+     * transaction, which tells a duplicate from a refusal.
      */
     async applyPagoProcesado (m: PagoProcesadoV1): Promise<ApplyOutcome> {
+      if (oneStatement && await (m.estado === 'completado' ? completar(m) : applyPagoProcesadoInOneStatement(db, m))) return { kind: 'applied' }
       return await transact(async (trx): Promise<ApplyOutcome> => {
         const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
           .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
