@@ -28,6 +28,8 @@ export interface PrivateBrokerOptions {
   host?: string
   /** A command prefix rabbitmq-server and rabbitmqctl run under, e.g. ['ip', 'netns', 'exec', 'mq'] (its own network namespace). */
   wrap?: string[]
+  /** Plugins to enable, e.g. ['rabbitmq_prometheus'] (its /metrics on port 15692 of host); default none. */
+  plugins?: string[]
 }
 
 /** rabbitmqctl against the node; killed with the run if the run ends first (it may wait long on a node that is gone). */
@@ -53,6 +55,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   const node = `pagostest${process.pid}x${Date.now().toString(36)}@localhost`
   // guest may log in from another host (a network namespace) too: a private node, never the machine's.
   writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`)
+  writeFileSync(join(dir, 'enabled_plugins'), `[${(opts.plugins ?? []).join(',')}].\n`)
   // Debian's rabbitmq-server drops to the rabbitmq user: it must own the folder.
   try { chownSync(dir, ...(await ids())) } catch { chmodSync(dir, 0o777) }
   const env = {
