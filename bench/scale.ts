@@ -7,6 +7,7 @@
  *   hosts1   PostgreSQL,  1 + 1, every process on a host of its own (a network
  *   hosts2   PostgreSQL,  2 + 2  namespace, lib/launch/hosts-cluster.ts) with a
  *                                private PostgreSQL and RabbitMQ, 1 ms each way
+ *                                (BENCH_HOSTS_DELAY_MS)
  *
  * in one run (BENCH_SCENARIOS=hosts1,hosts2 runs those only; default all),
  * fresh databases and queue names per scenario, removed afterwards. The
@@ -35,8 +36,9 @@ const USERS = 20
 /** Bound on the wait for the backlog to settle after the load stops. */
 const SETTLE_MS = 120_000
 
-/** One-way latency between two hosts of the hosts scenarios, in ms. */
-const DELAY_MS = 1
+/** One-way latency between two hosts of the hosts scenarios, in ms (BENCH_HOSTS_DELAY_MS; 0 isolates the cost of the namespaces themselves). */
+const DELAY_MS = Number(process.env.BENCH_HOSTS_DELAY_MS ?? 1)
+if (!(DELAY_MS >= 0 && DELAY_MS <= 1000)) throw new Error(`BENCH_HOSTS_DELAY_MS: 0 to 1000 ms, not ${process.env.BENCH_HOSTS_DELAY_MS}`)
 
 interface Scenario { key: string, name: string, database: 'sqlite' | 'postgres', instances: number, hosts?: true }
 const ALL_SCENARIOS: Scenario[] = [
