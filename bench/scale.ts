@@ -19,6 +19,7 @@
  * Prints a table with ratios and writes bench/results/scale-<date>.json.
  * Not a test: figures depend on the machine (cores shared by every process).
  */
+import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { cpus } from 'node:os'
@@ -74,6 +75,21 @@ interface Result {
   /** Hosts scenarios: what adds the latency (netem or delay-link) and the round trips of each step. */
   delayBy?: string
   roundTrips?: RoundTrips
+  /** Hosts scenarios: TCP connect times from the client to the broker's host during the measured window (bench/link-rtt.cjs). */
+  linkRtt?: { n: number, p50Ms: number, p99Ms: number }
+}
+
+/** Starts bench/link-rtt.cjs against host:port; the returned function stops it and resolves with its figures. */
+function probeLinkRtt (host: string, port: number): () => Promise<Result['linkRtt']> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'link-rtt.cjs'), host, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return async () => {
+    child.stdin.end()
+    await exited
+    return JSON.parse(out)
+  }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
@@ -152,11 +168,13 @@ async function run (s: Scenario): Promise<Result> {
     const cpuAt = (): number => processes.reduce<number>((sum, pid) => sum + cpuMs(pid), 0)
     const cpu0 = cpuAt()
     const readRoundTrips = hosts === undefined ? undefined : await startRoundTrips(hosts)
+    const readLinkRtt = hosts === undefined ? undefined : probeLinkRtt(hosts.hosts.host('mq').address, 15692)
     const t0 = performance.now()
     phase = 'measure'
     await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))
     phase = 'stop'
     const loadEnd = performance.now()
+    const linkRtt = await readLinkRtt?.()
     await Promise.all(clients)
 
     const deadline = Date.now() + SETTLE_MS
@@ -172,6 +190,7 @@ async function run (s: Scenario): Promise<Result> {
       key: s.key,
       delayBy: hosts?.hosts.delayBy,
       roundTrips,
+      linkRtt,
       scenario: s.name,
       accepted,
       errors,
@@ -231,6 +250,7 @@ for (const r of results) {
   for (const st of rt.steps) console.log(`| ${st.step.padEnd(24)} | ${pad(st.payments > 0 ? String(st.payments) : 'all', 8)} | ${pad(f(st.postgres), 22)} | ${pad(f(st.transactionControl), 21)} |`)
   console.log(`| ${'other (health, sweeps)'.padEnd(24)} | ${pad('all', 8)} | ${pad(f(rt.otherPostgres), 22)} | ${pad('', 21)} |`)
   console.log(`AMQP per payment: ${f(rt.amqp.published)} published, ${f(rt.amqp.confirmed)} confirmed, ${f(rt.amqp.delivered)} delivered, ${f(rt.amqp.acknowledged)} acknowledged`)
+  if (r.linkRtt !== undefined) console.log(`A round trip client → mq host under this load (TCP connect, ${r.linkRtt.n} samples): p50 ${r.linkRtt.p50Ms.toFixed(2)} ms, p99 ${r.linkRtt.p99Ms.toFixed(2)} ms`)
   console.log(`Packets per payment through each host's link: ${Object.entries(rt.packets).map(([h, n]) => `${h} ${n.toFixed(1)}`).join(', ')}`)
 }
 
