@@ -8,6 +8,8 @@
  *   hosts2   PostgreSQL,  2 + 2  namespace, lib/launch/hosts-cluster.ts) with a
  *                                private PostgreSQL and RabbitMQ, 1 ms each way
  *                                (BENCH_HOSTS_DELAY_MS)
+ *   hosts1-0ms, hosts2-0ms       the same hosts without the latency: what the
+ *                                latency alone costs (same private servers)
  *
  * in one run (BENCH_SCENARIOS=hosts1,hosts2 runs those only; default all),
  * fresh databases and queue names per scenario, removed afterwards. The
@@ -41,23 +43,25 @@ const SETTLE_MS = 120_000
 const DELAY_MS = Number(process.env.BENCH_HOSTS_DELAY_MS ?? 1)
 if (!(DELAY_MS >= 0 && DELAY_MS <= 1000)) throw new Error(`BENCH_HOSTS_DELAY_MS: 0 to 1000 ms, not ${process.env.BENCH_HOSTS_DELAY_MS}`)
 
-interface Scenario { key: string, name: string, database: 'sqlite' | 'postgres', instances: number, hosts?: true }
+interface Scenario { key: string, name: string, database: 'sqlite' | 'postgres', instances: number, hosts?: { delayMs: number } }
 const ALL_SCENARIOS: Scenario[] = [
   { key: 'sqlite1', name: 'SQLite, 1 + 1', database: 'sqlite', instances: 1 },
   { key: 'pg1', name: 'PostgreSQL, 1 + 1', database: 'postgres', instances: 1 },
   { key: 'pg2', name: 'PostgreSQL, 2 + 2', database: 'postgres', instances: 2 },
-  { key: 'hosts1', name: `PostgreSQL, 1 + 1, 5 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 1, hosts: true },
-  { key: 'hosts2', name: `PostgreSQL, 2 + 2, 7 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 2, hosts: true }
+  { key: 'hosts1-0ms', name: 'PostgreSQL, 1 + 1, 5 hosts, 0 ms', database: 'postgres', instances: 1, hosts: { delayMs: 0 } },
+  { key: 'hosts1', name: `PostgreSQL, 1 + 1, 5 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 1, hosts: { delayMs: DELAY_MS } },
+  { key: 'hosts2-0ms', name: 'PostgreSQL, 2 + 2, 7 hosts, 0 ms', database: 'postgres', instances: 2, hosts: { delayMs: 0 } },
+  { key: 'hosts2', name: `PostgreSQL, 2 + 2, 7 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 2, hosts: { delayMs: DELAY_MS } }
 ]
 const wanted = (process.env.BENCH_SCENARIOS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
 for (const k of wanted) {
   if (!ALL_SCENARIOS.some((s) => s.key === k)) throw new Error(`BENCH_SCENARIOS: no scenario ${k} (${ALL_SCENARIOS.map((s) => s.key).join(', ')})`)
 }
 let SCENARIOS = wanted.length === 0 ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => wanted.includes(s.key))
-const noNetns = SCENARIOS.some((s) => s.hosts === true) ? netnsUnavailable() : undefined
+const noNetns = SCENARIOS.some((s) => s.hosts !== undefined) ? netnsUnavailable() : undefined
 if (noNetns !== undefined) {
   console.log(`hosts scenarios skipped: ${noNetns}`)
-  SCENARIOS = SCENARIOS.filter((s) => s.hosts !== true)
+  SCENARIOS = SCENARIOS.filter((s) => s.hosts === undefined)
 }
 
 interface Result {
@@ -122,7 +126,7 @@ async function run (s: Scenario): Promise<Result> {
   let cluster: Cluster | undefined
   try {
     const env = { RATE_LIMIT_MAX: '0', LOG_LEVEL: 'info' }
-    const hosts = s.hosts === true ? await startHostsCluster(`benchh${s.instances}`, { usuarios: s.instances, pagos: s.instances, delayMs: DELAY_MS, keepLines: false, env }) : undefined
+    const hosts = s.hosts === undefined ? undefined : await startHostsCluster(`benchh${s.instances}`, { usuarios: s.instances, pagos: s.instances, delayMs: s.hosts.delayMs, keepLines: false, env })
     cluster = hosts ?? await startCluster(`bench${s.instances}${s.database[0]!}`, {
       usuarios: s.instances,
       pagos: s.instances,
@@ -235,13 +239,16 @@ const compare = (label: string, a: string, b: string): void => {
 console.log('')
 compare('PostgreSQL 2 + 2 vs 1 + 1:', 'pg2', 'pg1')
 compare('PostgreSQL vs SQLite (1 + 1):', 'pg1', 'sqlite1')
+compare(`1 + 1 on hosts, ${DELAY_MS} ms vs 0 ms:`, 'hosts1', 'hosts1-0ms')
+compare(`2 + 2 on hosts, ${DELAY_MS} ms vs 0 ms:`, 'hosts2', 'hosts2-0ms')
 compare(`1 + 1 on hosts (${DELAY_MS} ms) vs one host:`, 'hosts1', 'pg1')
 compare(`2 + 2 on hosts (${DELAY_MS} ms) vs one host:`, 'hosts2', 'pg2')
 compare('2 + 2 vs 1 + 1 on hosts:', 'hosts2', 'hosts1')
 
 for (const r of results) {
   const rt = r.roundTrips
-  if (rt === undefined) continue
+  // The same counts with no latency: printed once, for the scenarios where they cost time.
+  if (rt === undefined || r.delayBy === 'none') continue
   const f = (v: number): string => v.toFixed(2)
   console.log('')
   console.log(`Round trips per payment, ${r.scenario} (latency by ${r.delayBy ?? '?'}; ${rt.payments} payments processed in the window; one round trip = ${2 * DELAY_MS} ms here):`)

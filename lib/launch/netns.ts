@@ -85,7 +85,11 @@ export function netnsUnavailable (): string | undefined {
   return undefined
 }
 
-/** A /24 under 10.213.0.0/16 that no address or route of the root namespace uses yet; its first three octets. */
+/**
+ * A /24 under 10.213.0.0/16 that no address or route of the root namespace
+ * uses yet; its first three octets. Picked at random: two runs starting at the
+ * same instant could still pick the same one (1 in 256).
+ */
 function freeSubnet (): string {
   const used = sh('ip', '-4', '-o', 'addr') + sh('ip', '-4', 'route')
   for (let i = 0; i < 50; i++) {
