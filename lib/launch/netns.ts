@@ -188,7 +188,11 @@ export async function createHosts (names: string[], opts: HostsOptions = {}): Pr
 /** Compiles lib/launch/delay-link.c into dir and starts it for the hosts; resolves once its TAP devices exist. */
 async function startDelayLink (dir: string, delayMs: number, clientAddress: string, hosts: Host[]): Promise<{ kill: () => void }> {
   const binary = join(dir, 'delay-link')
-  sh('cc', '-O2', '-o', binary, join(ROOT, 'lib', 'launch', 'delay-link.c'))
+  try {
+    sh('cc', '-O2', '-o', binary, join(ROOT, 'lib', 'launch', 'delay-link.c'))
+  } catch (err) {
+    throw new Error(`this kernel has no tc netem, and lib/launch/delay-link.c, which stands in for it, does not compile (Debian package gcc): ${(err as Error).message}`)
+  }
   // stdin stays a pipe from this process: when this process dies, the program reads EOF and exits, and its TAP devices go with it.
   const child = spawn(binary, [String(Math.round(delayMs * 1000)), clientAddress, ...hosts.map((h) => `${h.namespace}:${h.link}`)], { stdio: ['pipe', 'pipe', 'pipe'] })
   const forget = killOnExit(child.pid!)
