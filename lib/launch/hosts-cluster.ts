@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHosts, type Hosts } from './netns.js'
@@ -41,6 +41,8 @@ export async function startHostsCluster (label: string, opts: HostsClusterOption
   const names = ['pg', 'mq', ...Array.from({ length: opts.usuarios }, (_, i) => `usuarios-${i + 1}`), ...Array.from({ length: opts.pagos }, (_, i) => `pagos-${i + 1}`), 'gateway']
   const hosts = await createHosts(names, { delayMs: opts.delayMs ?? 1 })
   const dir = mkdtempSync(join(tmpdir(), `pagos-${label}-`))
+  // An interrupted run kills the servers rather than stopping them: their folders go with the hosts.
+  hosts.removeWith(dir)
   const prefix = uniquePrefix(label)
   const services: RunningService[] = []
   let postgres: PrivatePostgres | undefined
@@ -58,7 +60,6 @@ export async function startHostsCluster (label: string, opts: HostsClusterOption
       await postgres?.shutdown().catch(() => {})
     } finally {
       hosts.remove()
-      rmSync(dir, { recursive: true, force: true })
     }
   }
   try {
@@ -73,6 +74,8 @@ export async function startHostsCluster (label: string, opts: HostsClusterOption
       }),
       startPrivateBroker({ host: mq.address, wrap: mq.wrap, plugins: ['rabbitmq_prometheus'] })
     ])
+    hosts.removeWith(postgres.dir)
+    hosts.removeWith(broker.dir)
     const [usuariosUrl, pagosUrl] = await Promise.all([postgres.createDatabase('usuarios'), postgres.createDatabase('pagos')])
     const env: NodeJS.ProcessEnv = {
       DATA_DIR: join(dir, 'data'),

@@ -25,7 +25,10 @@ import { cleanupOnExit, killOnExit, ROOT } from './service.js'
  * namespaces `<prefix>-<host>`, the bridge `<prefix>b`, the root ends of the
  * links `<prefix>l<n>`. remove() deletes all of them (killing whatever still
  * runs in the namespaces); it also runs on exit and on SIGINT/SIGTERM/SIGHUP
- * (lib/launch/service.ts), so a failed run leaves nothing behind.
+ * (lib/launch/service.ts), and a watchdog process does it once this process
+ * is gone even when the exit handler could not run or finish (SIGKILL: tsx
+ * SIGKILLs its child 60 ms after relaying a Ctrl-C). A failed run leaves
+ * nothing behind.
  */
 
 export interface Host {
@@ -54,6 +57,8 @@ export interface Hosts {
   delayBy: 'netem' | 'delay-link' | 'none'
   /** Deletes everything createHosts made (synchronous, idempotent; never throws). */
   remove: () => void
+  /** A folder for remove() to delete too, and the watchdog if this process dies first (a server's data of the run). */
+  removeWith: (folder: string) => void
 }
 
 export interface HostsOptions {
@@ -84,6 +89,26 @@ export function netnsUnavailable (): string | undefined {
   tryRun('ip', 'netns', 'del', name)
   return undefined
 }
+
+/*
+ * The teardown again, as a shell script in a session of its own (a signal
+ * to this process group does not reach it). It reads folders, one a line,
+ * until EOF on stdin, which comes when this process ends whatever way;
+ * then it kills what runs on the hosts and deletes namespaces, links, the
+ * bridge and the folders. Arguments: bridge, then namespace and link of
+ * each host.
+ */
+const WATCHDOG = `bridge=$1; shift
+folders=""
+while IFS= read -r line; do folders="$folders$line
+"; done
+while [ $# -ge 2 ]; do
+  for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$1" 2>/dev/null; ip link del "$2" 2>/dev/null; shift 2
+done
+ip link del "$bridge" 2>/dev/null
+printf '%s' "$folders" | while IFS= read -r f; do [ -n "$f" ] && rm -rf -- "$f"; done
+exit 0`
 
 /**
  * A /24 under 10.213.0.0/16 that no address or route of the root namespace
@@ -118,6 +143,15 @@ export async function createHosts (names: string[], opts: HostsOptions = {}): Pr
   })
   let dir: string | undefined
   let forwarder: { kill: () => void } | undefined
+  const folders: string[] = []
+  const watchdog = spawn('sh', ['-c', WATCHDOG, 'netns-watchdog', bridge, ...hosts.flatMap((h) => [h.namespace, h.link])], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
+  watchdog.unref()
+  ;(watchdog.stdin as unknown as { unref: () => void }).unref()
+  watchdog.stdin!.on('error', () => {})
+  const removeWith = (folder: string): void => {
+    folders.push(folder)
+    watchdog.stdin!.write(`${folder}\n`)
+  }
   let removed = false
   const remove = (): void => {
     if (removed) return
@@ -134,7 +168,10 @@ export async function createHosts (names: string[], opts: HostsOptions = {}): Pr
       tryRun('ip', 'link', 'del', h.link)
     }
     tryRun('ip', 'link', 'del', bridge)
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    for (const f of folders) rmSync(f, { recursive: true, force: true })
+    // All done: the watchdog has nothing left to do.
+    try { watchdog.kill('SIGKILL') } catch {}
+    watchdog.stdin!.destroy()
   }
   const forgetCleanup = cleanupOnExit(remove)
   try {
@@ -151,6 +188,7 @@ export async function createHosts (names: string[], opts: HostsOptions = {}): Pr
     }
     if (delayBy === 'delay-link') {
       dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
+      removeWith(dir)
       forwarder = await startDelayLink(dir, delayMs, clientAddress, hosts)
     } else {
       for (const h of hosts) {
@@ -177,7 +215,8 @@ export async function createHosts (names: string[], opts: HostsOptions = {}): Pr
       },
       delayMs,
       delayBy,
-      remove
+      remove,
+      removeWith
     }
   } catch (err) {
     remove()

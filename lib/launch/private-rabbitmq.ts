@@ -17,6 +17,8 @@ const run = promisify(execFile)
 export interface PrivateBroker {
   url: string
   node: string
+  /** Its folder (config, mnesia, logs), removed by shutdown() and kill(). */
+  dir: string
   stopApp: () => Promise<void>
   startApp: () => Promise<void>
   closeAllConnections: () => Promise<void>
@@ -81,6 +83,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   return {
     url: `amqp://guest:guest@${host}:${port}`,
     node,
+    dir,
     stopApp: async () => { await ctl(wrap, node, 'stop_app') },
     startApp: async () => { await ctl(wrap, node, 'start_app'); await ctl(wrap, node, 'await_startup', '--timeout', '60') },
     closeAllConnections: async () => { await ctl(wrap, node, 'close_all_connections', 'test fault') },

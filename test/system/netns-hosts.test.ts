@@ -79,7 +79,8 @@ t.test('a system across five hosts, 1 ms each way', { skip }, async (t) => {
   })
 })
 
-for (const how of ['throw', 'SIGTERM'] as const) {
+// SIGKILL: no exit handler runs; the watchdog of lib/launch/netns.ts cleans up.
+for (const how of ['throw', 'SIGTERM', 'SIGKILL'] as const) {
   t.test(`a run that ends by ${how} mid-run leaves no namespace, link or process of its hosts`, { skip }, async (t) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'fixtures', 'hosts-and-end.ts'), how === 'throw' ? 'throw' : 'wait'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
@@ -92,11 +93,12 @@ for (const how of ['throw', 'SIGTERM'] as const) {
       void exited.then((code) => reject(new Error(`the run exited with ${String(code)} before its hosts were up: ${stderr}`)))
     })
     t.ok(leftovers(started.prefix).length >= 2, `its hosts exist: ${leftovers(started.prefix).join(', ')}`)
-    if (how === 'SIGTERM') child.kill('SIGTERM')
+    if (how !== 'throw') child.kill(how)
     const code = await exited
     t.not(code, 0, 'the run failed')
     if (how === 'throw') t.match(stderr, /on purpose, mid-run/)
     await waitFor('the process on the host to end', () => !alive(started.pid), { timeoutMs: 10_000 })
+    await waitFor(`nothing named ${started.prefix}* left`, () => leftovers(started.prefix).length === 0, { timeoutMs: 10_000 }).catch(() => {})
     t.same(leftovers(started.prefix), [], `nothing named ${started.prefix}* left`)
   })
 }
