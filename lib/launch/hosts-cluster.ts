@@ -70,12 +70,11 @@ export async function startHostsCluster (label: string, opts: HostsClusterOption
         host: pg.address,
         wrap: pg.wrap,
         trustNetwork: `${hosts.clientAddress}/24`,
-        settings: { shared_preload_libraries: 'pg_stat_statements' }
+        settings: { shared_preload_libraries: 'pg_stat_statements' },
+        onFolder: hosts.removeWith
       }),
-      startPrivateBroker({ host: mq.address, wrap: mq.wrap, plugins: ['rabbitmq_prometheus'] })
+      startPrivateBroker({ host: mq.address, wrap: mq.wrap, plugins: ['rabbitmq_prometheus'], onFolder: hosts.removeWith })
     ])
-    hosts.removeWith(postgres.dir)
-    hosts.removeWith(broker.dir)
     const [usuariosUrl, pagosUrl] = await Promise.all([postgres.createDatabase('usuarios'), postgres.createDatabase('pagos')])
     const env: NodeJS.ProcessEnv = {
       DATA_DIR: join(dir, 'data'),

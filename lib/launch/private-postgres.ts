@@ -30,6 +30,8 @@ export interface PrivatePostgresOptions {
   settings?: Record<string, string>
   /** Another network the server trusts connections from (a CIDR such as 10.213.7.0/24); initdb's pg_hba.conf trusts loopback only. */
   trustNetwork?: string
+  /** Told the server's folder as soon as it exists (to remove it if the run dies before shutdown()). */
+  onFolder?: (dir: string) => void
 }
 
 export interface PrivatePostgres {
@@ -66,6 +68,7 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
   const port = opts.port ?? (wrap.length > 0 ? 5432 : await freePort(host))
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'pagos-pg-'))
+  opts.onFolder?.(dir)
   const [uid, gid] = await postgresIds()
   chownSync(dir, uid, gid)
   const data = join(dir, 'data')

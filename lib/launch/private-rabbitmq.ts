@@ -34,6 +34,8 @@ export interface PrivateBrokerOptions {
   wrap?: string[]
   /** Plugins to enable, e.g. ['rabbitmq_prometheus'] (its /metrics on port 15692 of host); default none. */
   plugins?: string[]
+  /** Told the node's folder as soon as it exists (to remove it if the run dies before shutdown()). */
+  onFolder?: (dir: string) => void
 }
 
 /** rabbitmqctl against the node; killed with the run if the run ends first (it may wait long on a node that is gone). */
@@ -54,6 +56,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   const host = opts.host ?? '127.0.0.1'
   const wrap = opts.wrap ?? []
   const dir = mkdtempSync(join(tmpdir(), 'rabbit-'))
+  opts.onFolder?.(dir)
   // In a network namespace of its own, nothing else listens: the standard ports.
   const [port, distPort] = wrap.length > 0 ? [5672, 25672] : [await freePort(), await freePort()]
   const node = `pagostest${process.pid}x${Date.now().toString(36)}@localhost`
