@@ -1,29 +1,41 @@
 /*
  * npm run bench:scale — payments per second end to end, through the gateway:
  *
- *   1. SQLite,      1 usuarios + 1 pagos
- *   2. PostgreSQL,  1 usuarios + 1 pagos
- *   3. PostgreSQL,  2 usuarios + 2 pagos
+ *   sqlite1  SQLite,      1 usuarios + 1 pagos      } one host: this machine's
+ *   pg1      PostgreSQL,  1 usuarios + 1 pagos      } RabbitMQ and PostgreSQL
+ *   pg2      PostgreSQL,  2 usuarios + 2 pagos      }
+ *   hosts1   PostgreSQL,  1 + 1, every process on a host of its own (a network
+ *   hosts2   PostgreSQL,  2 + 2  namespace, lib/launch/hosts-cluster.ts) with a
+ *                                private PostgreSQL and RabbitMQ, 1 ms each way
+ *                                (BENCH_HOSTS_DELAY_MS)
+ *   hosts1-0ms, hosts2-0ms       the same hosts without the latency: what the
+ *                                latency alone costs (same private servers)
  *
- * in one run, on this machine's RabbitMQ and PostgreSQL (fresh databases and
- * queue names per scenario, removed afterwards). Each scenario: BENCH_CLIENTS
+ * in one run (BENCH_SCENARIOS=hosts1,hosts2 runs those only; default all),
+ * fresh databases and queue names per scenario, removed afterwards. The
+ * hosts scenarios also count the round trips of each payment step
+ * (bench/round-trips.ts). Each scenario: BENCH_CLIENTS
  * clients pay 1.00 in a loop for BENCH_SECONDS (after a short warm-up);
  * "accepted/s" counts the 202s, "end to end/s" the payments that reached
  * `completado` in usuarios, from the first request until the last one settled.
  * Prints a table with ratios and writes bench/results/scale-<date>.json.
  * Not a test: figures depend on the machine (cores shared by every process).
  *
- * BENCH_SCENARIOS=2,3 runs only those scenarios (1-based; the ratios need
- * all three); BENCH_USERS=n spreads the payments over n users instead of
- * 20 (fewer rows that instances contend for); BENCH_PROFILE_DIR=dir runs usuarios and pagos with
- * `--cpu-prof` into that directory (summarise with bench/cpuprofile-summary.ts).
+ * BENCH_USERS=n spreads the payments over n users instead of 20 (fewer
+ * rows that instances contend for); BENCH_PROFILE_DIR=dir runs usuarios and
+ * pagos of the one-host scenarios with `--cpu-prof` into that directory
+ * (summarise with bench/cpuprofile-summary.ts).
  */
+import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
+import { startHostsCluster } from '../lib/launch/hosts-cluster.js'
+import { netnsUnavailable } from '../lib/launch/netns.js'
 import { startCluster, type Cluster } from '../lib/launch/system.js'
 import { requestJson, type JsonResponse } from './http-client.js'
+import { prepareRoundTrips, startRoundTrips, type RoundTrips } from './round-trips.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
@@ -32,18 +44,34 @@ const USERS = Number(process.env.BENCH_USERS ?? 20)
 /** Bound on the wait for the backlog to settle after the load stops. */
 const SETTLE_MS = 120_000
 
-interface Scenario { name: string, database: 'sqlite' | 'postgres', instances: number }
+/** One-way latency between two hosts of the hosts scenarios, in ms (BENCH_HOSTS_DELAY_MS; 0 isolates the cost of the namespaces themselves). */
+const DELAY_MS = Number(process.env.BENCH_HOSTS_DELAY_MS ?? 1)
+if (!(DELAY_MS >= 0 && DELAY_MS <= 1000)) throw new Error(`BENCH_HOSTS_DELAY_MS: 0 to 1000 ms, not ${process.env.BENCH_HOSTS_DELAY_MS}`)
+
+interface Scenario { key: string, name: string, database: 'sqlite' | 'postgres', instances: number, hosts?: { delayMs: number } }
 const ALL_SCENARIOS: Scenario[] = [
-  { name: 'SQLite, 1 + 1', database: 'sqlite', instances: 1 },
-  { name: 'PostgreSQL, 1 + 1', database: 'postgres', instances: 1 },
-  { name: 'PostgreSQL, 2 + 2', database: 'postgres', instances: 2 }
+  { key: 'sqlite1', name: 'SQLite, 1 + 1', database: 'sqlite', instances: 1 },
+  { key: 'pg1', name: 'PostgreSQL, 1 + 1', database: 'postgres', instances: 1 },
+  { key: 'pg2', name: 'PostgreSQL, 2 + 2', database: 'postgres', instances: 2 },
+  { key: 'hosts1-0ms', name: 'PostgreSQL, 1 + 1, 5 hosts, 0 ms', database: 'postgres', instances: 1, hosts: { delayMs: 0 } },
+  { key: 'hosts1', name: `PostgreSQL, 1 + 1, 5 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 1, hosts: { delayMs: DELAY_MS } },
+  { key: 'hosts2-0ms', name: 'PostgreSQL, 2 + 2, 7 hosts, 0 ms', database: 'postgres', instances: 2, hosts: { delayMs: 0 } },
+  { key: 'hosts2', name: `PostgreSQL, 2 + 2, 7 hosts, ${DELAY_MS} ms`, database: 'postgres', instances: 2, hosts: { delayMs: DELAY_MS } }
 ]
-const SCENARIOS = process.env.BENCH_SCENARIOS === undefined
-  ? ALL_SCENARIOS
-  : process.env.BENCH_SCENARIOS.split(',').map((n) => ALL_SCENARIOS[Number(n) - 1] ?? ALL_SCENARIOS[0]!)
+const wanted = (process.env.BENCH_SCENARIOS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
+for (const k of wanted) {
+  if (!ALL_SCENARIOS.some((s) => s.key === k)) throw new Error(`BENCH_SCENARIOS: no scenario ${k} (${ALL_SCENARIOS.map((s) => s.key).join(', ')})`)
+}
+let SCENARIOS = wanted.length === 0 ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => wanted.includes(s.key))
+const noNetns = SCENARIOS.some((s) => s.hosts !== undefined) ? netnsUnavailable() : undefined
+if (noNetns !== undefined) {
+  console.log(`hosts scenarios skipped: ${noNetns}`)
+  SCENARIOS = SCENARIOS.filter((s) => s.hosts === undefined)
+}
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR
 
 interface Result {
+  key: string
   scenario: string
   accepted: number
   errors: number
@@ -54,6 +82,24 @@ interface Result {
   p99Ms: number
   /** CPU time of the gateway and every service process per accepted payment (Linux /proc; PostgreSQL and RabbitMQ not included). */
   cpuMsPerPayment: number
+  /** Hosts scenarios: what adds the latency (netem or delay-link) and the round trips of each step. */
+  delayBy?: string
+  roundTrips?: RoundTrips
+  /** Hosts scenarios: TCP connect times from the client to the broker's host during the measured window (bench/link-rtt.cjs). */
+  linkRtt?: { n: number, p50Ms: number, p99Ms: number }
+}
+
+/** Starts bench/link-rtt.cjs against host:port; the returned function stops it and resolves with its figures. */
+function probeLinkRtt (host: string, port: number): () => Promise<Result['linkRtt']> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'link-rtt.cjs'), host, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return async () => {
+    child.stdin.end()
+    await exited
+    return JSON.parse(out)
+  }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
@@ -85,16 +131,19 @@ async function pendientes (gw: string, users: number[]): Promise<number> {
 async function run (s: Scenario): Promise<Result> {
   let cluster: Cluster | undefined
   try {
-    cluster = await startCluster(`bench${s.instances}${s.database[0]!}`, {
+    const env = { RATE_LIMIT_MAX: '0', LOG_LEVEL: 'info' }
+    const hosts = s.hosts === undefined ? undefined : await startHostsCluster(`benchh${s.instances}`, { usuarios: s.instances, pagos: s.instances, delayMs: s.hosts.delayMs, keepLines: false, env })
+    cluster = hosts ?? await startCluster(`bench${s.instances}${s.database[0]!}`, {
       usuarios: s.instances,
       pagos: s.instances,
       database: s.database,
       keepLines: false,
-      env: { RATE_LIMIT_MAX: '0', LOG_LEVEL: 'info' },
+      env,
       execArgv: PROFILE_DIR === undefined
         ? undefined
         : (name, n) => ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${s.database}${s.instances}-${name}-${n}.cpuprofile`]
     })
+    if (hosts !== undefined) await prepareRoundTrips(hosts)
     const gw = cluster.gateway.url
     const users: number[] = []
     for (let i = 0; i < USERS; i++) {
@@ -131,11 +180,14 @@ async function run (s: Scenario): Promise<Result> {
     const processes = [cluster.gateway, ...cluster.usuarios, ...cluster.pagos].map((p) => p.process.pid)
     const cpuAt = (): number => processes.reduce<number>((sum, pid) => sum + cpuMs(pid), 0)
     const cpu0 = cpuAt()
+    const readRoundTrips = hosts === undefined ? undefined : await startRoundTrips(hosts)
+    const readLinkRtt = hosts === undefined ? undefined : probeLinkRtt(hosts.hosts.host('mq').address, 15692)
     const t0 = performance.now()
     phase = 'measure'
     await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))
     phase = 'stop'
     const loadEnd = performance.now()
+    const linkRtt = await readLinkRtt?.()
     await Promise.all(clients)
 
     const deadline = Date.now() + SETTLE_MS
@@ -145,8 +197,13 @@ async function run (s: Scenario): Promise<Result> {
     }
     const settled = performance.now()
     const cpu = cpuAt() - cpu0
+    const roundTrips = await readRoundTrips?.()
     latencies.sort((a, b) => a - b)
     return {
+      key: s.key,
+      delayBy: hosts?.hosts.delayBy,
+      roundTrips,
+      linkRtt,
       scenario: s.name,
       accepted,
       errors,
@@ -173,22 +230,48 @@ for (const s of SCENARIOS) {
 agent.destroy()
 
 const pad = (v: string, n: number): string => v.padStart(n)
+const W = 36
 console.log('')
-console.log(`| ${'scenario (usuarios + pagos)'.padEnd(28)} | accepted/s | end to end/s | p50 ms | p99 ms | settle ms | CPU ms/payment | errors |`)
-console.log(`|${'-'.repeat(30)}|-----------:|-------------:|-------:|-------:|----------:|---------------:|-------:|`)
+console.log(`| ${'scenario (usuarios + pagos)'.padEnd(W)} | accepted/s | end to end/s | p50 ms | p99 ms | settle ms | CPU ms/payment | errors |`)
+console.log(`|${'-'.repeat(W + 2)}|-----------:|-------------:|-------:|-------:|----------:|---------------:|-------:|`)
 for (const r of results) {
-  console.log(`| ${r.scenario.padEnd(28)} | ${pad(r.acceptedPerSecond.toFixed(0), 10)} | ${pad(r.endToEndPerSecond.toFixed(0), 12)} | ${pad(r.p50Ms.toFixed(1), 6)} | ${pad(r.p99Ms.toFixed(1), 6)} | ${pad(r.settleMs.toFixed(0), 9)} | ${pad(r.cpuMsPerPayment.toFixed(2), 14)} | ${pad(String(r.errors), 6)} |`)
+  console.log(`| ${r.scenario.padEnd(W)} | ${pad(r.acceptedPerSecond.toFixed(0), 10)} | ${pad(r.endToEndPerSecond.toFixed(0), 12)} | ${pad(r.p50Ms.toFixed(1), 6)} | ${pad(r.p99Ms.toFixed(1), 6)} | ${pad(r.settleMs.toFixed(0), 9)} | ${pad(r.cpuMsPerPayment.toFixed(2), 14)} | ${pad(String(r.errors), 6)} |`)
 }
+const byKey = new Map(results.map((r) => [r.key, r]))
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`
-if (results.length === 3 && SCENARIOS === ALL_SCENARIOS) {
-  const [sqlite1, pg1, pg2] = results as [Result, Result, Result]
+const compare = (label: string, a: string, b: string): void => {
+  const ra = byKey.get(a)
+  const rb = byKey.get(b)
+  if (ra === undefined || rb === undefined) return
+  console.log(`${label.padEnd(38)} ${ratio(ra.endToEndPerSecond, rb.endToEndPerSecond)} end to end, ${ratio(ra.acceptedPerSecond, rb.acceptedPerSecond)} accepted, ${ratio(ra.cpuMsPerPayment, rb.cpuMsPerPayment)} CPU per payment, p99 ${ra.p99Ms.toFixed(1)} vs ${rb.p99Ms.toFixed(1)} ms`)
+}
+console.log('')
+compare('PostgreSQL 2 + 2 vs 1 + 1:', 'pg2', 'pg1')
+compare('PostgreSQL vs SQLite (1 + 1):', 'pg1', 'sqlite1')
+compare(`1 + 1 on hosts, ${DELAY_MS} ms vs 0 ms:`, 'hosts1', 'hosts1-0ms')
+compare(`2 + 2 on hosts, ${DELAY_MS} ms vs 0 ms:`, 'hosts2', 'hosts2-0ms')
+compare(`1 + 1 on hosts (${DELAY_MS} ms) vs one host:`, 'hosts1', 'pg1')
+compare(`2 + 2 on hosts (${DELAY_MS} ms) vs one host:`, 'hosts2', 'pg2')
+compare('2 + 2 vs 1 + 1 on hosts:', 'hosts2', 'hosts1')
+
+for (const r of results) {
+  const rt = r.roundTrips
+  // The same counts with no latency: printed once, for the scenarios where they cost time.
+  if (rt === undefined || r.delayBy === 'none') continue
+  const f = (v: number): string => v.toFixed(2)
   console.log('')
-  console.log(`PostgreSQL 2 + 2 vs 1 + 1:   ${ratio(pg2.endToEndPerSecond, pg1.endToEndPerSecond)} end to end, ${ratio(pg2.acceptedPerSecond, pg1.acceptedPerSecond)} accepted, ${ratio(pg2.cpuMsPerPayment, pg1.cpuMsPerPayment)} CPU per payment`)
-  console.log(`PostgreSQL vs SQLite (1 + 1): ${ratio(pg1.endToEndPerSecond, sqlite1.endToEndPerSecond)} end to end, ${ratio(pg1.acceptedPerSecond, sqlite1.acceptedPerSecond)} accepted, ${ratio(pg1.cpuMsPerPayment, sqlite1.cpuMsPerPayment)} CPU per payment`)
+  console.log(`Round trips per payment, ${r.scenario} (latency by ${r.delayBy ?? '?'}; ${rt.payments} payments processed in the window; one round trip = ${2 * DELAY_MS} ms here):`)
+  console.log(`| ${'step'.padEnd(24)} | payments | PostgreSQL round trips | of which begin/commit |`)
+  console.log(`|${'-'.repeat(26)}|---------:|-----------------------:|----------------------:|`)
+  for (const st of rt.steps) console.log(`| ${st.step.padEnd(24)} | ${pad(st.payments > 0 ? String(st.payments) : 'all', 8)} | ${pad(f(st.postgres), 22)} | ${pad(f(st.transactionControl), 21)} |`)
+  console.log(`| ${'other (health, sweeps)'.padEnd(24)} | ${pad('all', 8)} | ${pad(f(rt.otherPostgres), 22)} | ${pad('', 21)} |`)
+  console.log(`AMQP per payment: ${f(rt.amqp.published)} published, ${f(rt.amqp.confirmed)} confirmed, ${f(rt.amqp.delivered)} delivered, ${f(rt.amqp.acknowledged)} acknowledged`)
+  if (r.linkRtt !== undefined) console.log(`A round trip client → mq host under this load (TCP connect, ${r.linkRtt.n} samples): p50 ${r.linkRtt.p50Ms.toFixed(2)} ms, p99 ${r.linkRtt.p99Ms.toFixed(2)} ms`)
+  console.log(`Packets per payment through each host's link: ${Object.entries(rt.packets).map(([h, n]) => `${h} ${n.toFixed(1)}`).join(', ')}`)
 }
 
 const dir = resolve(import.meta.dirname, 'results')
 mkdirSync(dir, { recursive: true })
 const file = join(dir, `scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-writeFileSync(file, JSON.stringify({ clients: CLIENTS, seconds: SECONDS, cores: cpus().length, node: process.version, results }, null, 2))
+writeFileSync(file, JSON.stringify({ clients: CLIENTS, seconds: SECONDS, delayMs: DELAY_MS, cores: cpus().length, node: process.version, results }, null, 2))
 console.log(`\n(${file})`)

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -28,6 +28,10 @@ export interface PrivatePostgresOptions {
   wrap?: string[]
   /** Extra `-c name=value` server settings (e.g. { max_connections: '200' }). */
   settings?: Record<string, string>
+  /** Another network the server trusts connections from (a CIDR such as 10.213.7.0/24); initdb's pg_hba.conf trusts loopback only. */
+  trustNetwork?: string
+  /** Told the server's folder as soon as it exists (to remove it if the run dies before shutdown()). */
+  onFolder?: (dir: string) => void
 }
 
 export interface PrivatePostgres {
@@ -64,6 +68,7 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
   const port = opts.port ?? (wrap.length > 0 ? 5432 : await freePort(host))
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'pagos-pg-'))
+  opts.onFolder?.(dir)
   const [uid, gid] = await postgresIds()
   chownSync(dir, uid, gid)
   const data = join(dir, 'data')
@@ -73,6 +78,7 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
     return stdout
   }
   await asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
+  if (opts.trustNetwork !== undefined) appendFileSync(join(data, 'pg_hba.conf'), `host all all ${opts.trustNetwork} trust\n`)
   const settings = { listen_addresses: host, port: String(port), unix_socket_directories: dir, max_connections: '200', ...opts.settings }
   const serverOptions = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')
 

@@ -19,12 +19,16 @@ export interface PrivateBroker {
   node: string
   /** False between stopApp() and the end of startApp(). */
   isRunning: () => boolean
+  /** Its folder (config, mnesia, logs), removed by shutdown() and kill(). */
+  dir: string
   stopApp: () => Promise<void>
   startApp: () => Promise<void>
   /** stop_app, join_cluster `other` (a node name), start_app. */
   joinCluster: (other: string) => Promise<void>
   closeAllConnections: () => Promise<void>
   shutdown: () => Promise<void>
+  /** SIGKILL (a host that loses power: `rabbitmqctl stop` takes ~15 s in a network namespace here) and removes its folder. */
+  kill: () => void
 }
 
 export interface PrivateBrokerOptions {
@@ -32,6 +36,10 @@ export interface PrivateBrokerOptions {
   host?: string
   /** A command prefix rabbitmq-server and rabbitmqctl run under, e.g. ['ip', 'netns', 'exec', 'mq'] (its own network namespace). */
   wrap?: string[]
+  /** Plugins to enable, e.g. ['rabbitmq_prometheus'] (its /metrics on port 15692 of host); default none. */
+  plugins?: string[]
+  /** Told the node's folder as soon as it exists (to remove it if the run dies before shutdown()). */
+  onFolder?: (dir: string) => void
 }
 
 /** Several private nodes joined into one cluster (startPrivateCluster). */
@@ -65,11 +73,13 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   const host = opts.host ?? '127.0.0.1'
   const wrap = opts.wrap ?? []
   const dir = mkdtempSync(join(tmpdir(), 'rabbit-'))
+  opts.onFolder?.(dir)
   // In a network namespace of its own, nothing else listens: the standard ports.
   const [port, distPort] = wrap.length > 0 ? [5672, 25672] : [await freePort(), await freePort()]
   const node = `pagostest${process.pid}x${Date.now().toString(36)}n${++nodeCount}@localhost`
   // guest may log in from another host (a network namespace) too: a private node, never the machine's.
   writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`)
+  writeFileSync(join(dir, 'enabled_plugins'), `[${(opts.plugins ?? []).join(',')}].\n`)
   // Debian's rabbitmq-server drops to the rabbitmq user: it must own the folder.
   try { chownSync(dir, ...(await ids())) } catch { chmodSync(dir, 0o777) }
   const env = {
@@ -94,6 +104,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   return {
     url: `amqp://guest:guest@${host}:${port}`,
     node,
+    dir,
     isRunning: () => running,
     stopApp: async () => { running = false; await ctl(wrap, node, 'stop_app') },
     startApp: async () => { await ctl(wrap, node, 'start_app'); await ctl(wrap, node, 'await_startup', '--timeout', '60'); running = true },
@@ -106,6 +117,11 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
     closeAllConnections: async () => { await ctl(wrap, node, 'close_all_connections', 'test fault') },
     shutdown: async () => {
       try { await ctl(wrap, node, 'stop') } finally { forget(); rmSync(dir, { recursive: true, force: true }) }
+    },
+    kill: () => {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+      forget()
+      rmSync(dir, { recursive: true, force: true })
     }
   }
 }

@@ -44,18 +44,39 @@ export interface StartOptions {
   keepLines?: boolean
   /** An IPC channel on fd 3 (bench/probe.cjs answers GC requests on it). */
   ipc?: boolean
+  /** A command prefix it runs under, e.g. a host's ['ip', 'netns', 'exec', ns] (lib/launch/netns.ts). */
+  wrap?: string[]
+  /** The address it binds (HOST, or GATEWAY_HOST for the gateway) and its url names; default 127.0.0.1. */
+  host?: string
 }
 
 /** What to SIGKILL when this process ends: a negative number is a process group. */
 const doomed = new Set<number>()
+/** What to undo after that (network namespaces of lib/launch/netns.ts), in order. */
+const cleanups = new Set<() => void>()
 let handlersInstalled = false
 
-/** SIGKILL to the process group of every service still running, and to every pid given to killOnExit. */
+/** SIGKILL to the process group of every service still running and to every pid given to killOnExit, then every cleanupOnExit function. */
 function killAll (): void {
   for (const pid of doomed) {
     try { process.kill(pid, 'SIGKILL') } catch {}
   }
   doomed.clear()
+  for (const cleanup of cleanups) {
+    try { cleanup() } catch {}
+  }
+  cleanups.clear()
+}
+
+/**
+ * A synchronous function to run whatever way this process ends (after the
+ * processes are killed): exit handlers cannot wait, so spawnSync it is. The
+ * returned function forgets it again (after a clean teardown).
+ */
+export function cleanupOnExit (cleanup: () => void): () => void {
+  installExitHandlers()
+  cleanups.add(cleanup)
+  return () => { cleanups.delete(cleanup) }
 }
 
 /**
@@ -94,9 +115,12 @@ export async function startService (name: ServiceName, opts: StartOptions = {}):
   const env = opts.env ?? {}
   const fixedPort = Number(env[portVar] ?? 0)
   const timeoutMs = opts.timeoutMs ?? 30_000
-  const child = spawn(process.execPath, [...(opts.execArgv ?? []), join(ROOT, 'dist', name, 'server.js')], {
+  const host = opts.host ?? '127.0.0.1'
+  const argv = [...(opts.wrap ?? []), process.execPath, ...(opts.execArgv ?? []), join(ROOT, 'dist', name, 'server.js')]
+  // `ip netns exec` replaces itself with the command: child.pid is still the service's own pid.
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, ...env, [portVar]: String(fixedPort), LOG_STDOUT: 'json', GATEWAY_HOST: '127.0.0.1' },
+    env: { ...process.env, ...env, [portVar]: String(fixedPort), LOG_STDOUT: 'json', ...(opts.host === undefined ? {} : { HOST: host }), GATEWAY_HOST: host },
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc === true ? ['ipc' as const] : [])],
     detached: true
   })
@@ -128,7 +152,7 @@ export async function startService (name: ServiceName, opts: StartOptions = {}):
     }
     const timer = setTimeout(() => settle(new Error(`${name} not ready after ${timeoutMs} ms: ${stderr}`)), timeoutMs)
     const poll = setInterval(() => {
-      if (fixedPort !== 0) void canConnect(fixedPort).then((up) => { if (up) settle(undefined, fixedPort) })
+      if (fixedPort !== 0) void canConnect(fixedPort, host).then((up) => { if (up) settle(undefined, fixedPort) })
     }, 50)
     rl.on('line', (line) => {
       let entry: Record<string, unknown>
@@ -138,7 +162,7 @@ export async function startService (name: ServiceName, opts: StartOptions = {}):
     })
     void exited.then((code) => settle(new Error(`${name} exited with ${String(code)} before ready: ${stderr}`)))
   })
-  return { name, url: `http://127.0.0.1:${port}`, port, process: child, lines, exited }
+  return { name, url: `http://${host}:${port}`, port, process: child, lines, exited }
 }
 
 /** SIGTERM (a graceful stop: profiles are written on exit), then SIGKILL to its group after timeoutMs. */
