@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './net.js'
 import { killOnExit } from './service.js'
+import { systemUserIds } from './system-user.js'
 
 const run = promisify(execFile)
 
@@ -69,7 +70,7 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'pagos-pg-'))
   opts.onFolder?.(dir)
-  const [uid, gid] = await postgresIds()
+  const [uid, gid] = await systemUserIds('postgres', 'postgresql')
   chownSync(dir, uid, gid)
   const data = join(dir, 'data')
   const asPostgres = async (command: string, args: string[]): Promise<string> => {
@@ -141,12 +142,4 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
       }
     }
   }
-}
-
-async function postgresIds (): Promise<[number, number]> {
-  const { stdout } = await run('id', ['postgres'])
-  const uid = Number(/uid=(\d+)/.exec(stdout)?.[1])
-  const gid = Number(/gid=(\d+)/.exec(stdout)?.[1])
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no postgres system user (Debian package postgresql)')
-  return [uid, gid]
 }

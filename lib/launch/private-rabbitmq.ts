@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from './net.js'
 import { killOnExit } from './service.js'
+import { systemUserIds } from './system-user.js'
 
 const run = promisify(execFile)
 
@@ -81,7 +82,7 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`)
   writeFileSync(join(dir, 'enabled_plugins'), `[${(opts.plugins ?? []).join(',')}].\n`)
   // Debian's rabbitmq-server drops to the rabbitmq user: it must own the folder.
-  try { chownSync(dir, ...(await ids())) } catch { chmodSync(dir, 0o777) }
+  try { chownSync(dir, ...(await systemUserIds('rabbitmq', 'rabbitmq-server'))) } catch { chmodSync(dir, 0o777) }
   const env = {
     ...process.env,
     RABBITMQ_NODENAME: node,
@@ -155,12 +156,4 @@ export async function startPrivateCluster (size = 3, opts: PrivateBrokerOptions 
     closeAllConnections: async () => { await Promise.all(nodes.filter((n) => n.isRunning()).map(async (n) => { await n.closeAllConnections() })) },
     shutdown
   }
-}
-
-async function ids (): Promise<[number, number]> {
-  const { stdout } = await run('id', ['rabbitmq'])
-  const uid = Number(/uid=(\d+)/.exec(stdout)?.[1])
-  const gid = Number(/gid=(\d+)/.exec(stdout)?.[1])
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no rabbitmq user')
-  return [uid, gid]
 }
