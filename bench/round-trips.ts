@@ -15,51 +15,53 @@ import type { HostsCluster } from '../lib/launch/hosts-cluster.js'
  *   - Packets: what each host's link carried both ways (the kernel's counters
  *     of the link's root-namespace end).
  * Counted from startRoundTrips() (the start of the measured window) until
- * its read function runs (once every payment settled). A step's figure is
- * per payment that went through that step in the window (its transactions:
- * the calls of its perTransaction statement); the relays', the broker's and
- * the links' figures are per payment pagos processed in the window. (The
- * payments accepted in the window are not the same ones: the warm-up's
- * backlog settles inside it.)
+ * its read function runs (once every payment settled). Every figure is per
+ * payment pagos processed in the window (the rows its table gained; in a
+ * steady state each step sees about as many). A batched statement serves
+ * the payments of one turn together, so a step's figure is below 1 when it
+ * batches. (The payments accepted in the window are not the same ones: the
+ * warm-up's backlog settles inside it.)
  */
 
 interface StepRule {
   step: string
   database: 'usuarios' | 'pagos'
-  /** The statements of the step (begin and commit are counted apart). */
+  /** The statements of the step, by their text (Kysely's quoted names or hand-written SQL). */
   match: RegExp
-  /** The statement that runs once per transaction of the step: its calls are the step's transactions (a begin and a commit each). */
-  perTransaction?: RegExp
 }
 
-const OUTBOX_RELAY = /^(select|delete|update) .*"outbox"/
+/*
+ * By what a statement writes, whatever its shape: the batched statements of
+ * one turn (usuarios/store/one-statement.ts, pagos/store/procesados-store.ts)
+ * as well as the per-payment transactions of the rarer outcomes. The relay's
+ * claim is tried first: it is the only statement that starts by deleting or
+ * reading the outbox.
+ */
 const RULES: StepRule[] = [
-  // POST /usuarios/:id/pagar: debit, the pago, its movimiento and pago.solicitado in the outbox, one transaction.
-  { step: 'usuarios accept', database: 'usuarios', match: /^(update "usuarios" set "saldo_centimos" = "saldo_centimos" -|insert into "(pagos|movimientos|outbox)"|.*"idempotenc)/, perTransaction: /^insert into "pagos"/ },
-  // pago.solicitado: the provider's answer stored with pago.procesado in the outbox.
-  { step: 'pagos process', database: 'pagos', match: /^(select "id" from "pagos"|insert into "(pagos|outbox)")/, perTransaction: /^insert into "pagos"/ },
+  // The outbox relays of both services: claim and delete a batch (published before the commit).
+  { step: 'relays (both services)', database: 'usuarios', match: /^(delete from|select .* from) "?outbox"?/ },
+  { step: 'relays (both services)', database: 'pagos', match: /^(delete from|select .* from) "?outbox"?/ },
+  // POST /usuarios/:id/pagar: debit, the pago, its movimiento and pago.solicitado in the outbox.
+  { step: 'usuarios accept', database: 'usuarios', match: /insert into "?pagos"?|saldo_centimos"? - |"?idempotenc/ },
+  // pago.solicitado: already seen?, then the provider's answer stored with pago.procesado in the outbox.
+  { step: 'pagos process', database: 'pagos', match: /"?pagos"?/ },
   // pago.procesado: the pago's final estado (and a refund of the debit when it failed).
-  { step: 'usuarios settle', database: 'usuarios', match: /^(select \* from "pagos" where "id" = \$1 for update|update "pagos" set "estado"|update "usuarios" set "saldo_centimos" = "saldo_centimos" \+)/, perTransaction: /^update "pagos" set "estado"/ },
-  // The outbox relays of both services: claim a batch, publish it, delete it.
-  { step: 'relays (both services)', database: 'usuarios', match: OUTBOX_RELAY, perTransaction: /^select .*"outbox"/ },
-  { step: 'relays (both services)', database: 'pagos', match: OUTBOX_RELAY, perTransaction: /^select .*"outbox"/ }
+  { step: 'usuarios settle', database: 'usuarios', match: /update "?pagos"? set "?estado"?|from "?pagos"? where .*for update|saldo_centimos"? \+ / }
 ]
 
 export interface StepRoundTrips {
   step: string
-  /** Payments through the step in the window (its transactions); 0 for the relays. */
-  payments: number
-  /** PostgreSQL round trips per payment, begin and commit included. */
+  /** PostgreSQL statements per payment (each one round trip; begin and commit counted apart, per database). */
   postgres: number
-  /** Of which begin + commit. */
-  transactionControl: number
 }
 
 export interface RoundTrips {
-  /** Payments pagos processed in the window: the denominator of everything but the steps. */
+  /** Payments pagos processed in the window (rows its database gained): the denominator of every figure. */
   payments: number
   steps: StepRoundTrips[]
-  /** Statements no rule claims (health checks, sweeps, the unclaimed begin/commit), per payment. */
+  /** begin + commit (+ rollback) per payment, per database: the transactions' own round trips. */
+  transactionControl: { usuarios: number, pagos: number }
+  /** Statements no rule claims (health checks, sweeps), per payment. */
   otherPostgres: number
   /** AMQP messages per payment: published (basic.publish), confirmed, delivered, acknowledged. */
   amqp: { published: number, confirmed: number, delivered: number, acknowledged: number }
@@ -101,51 +103,50 @@ export async function prepareRoundTrips (cluster: HostsCluster): Promise<void> {
   await withAdmin(cluster, async (c) => await c.query('create extension if not exists pg_stat_statements'))
 }
 
-/** Zeroes the statement counts and notes the broker's and the links' counters; read() gives the difference. */
+/** Rows in pagos' own table: the payments it has processed. */
+async function processed (cluster: HostsCluster): Promise<number> {
+  const url = new URL(cluster.postgres.adminUrl)
+  url.pathname = `/${cluster.databases.pagos}`
+  const c = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 })
+  c.on('error', () => {})
+  await c.connect()
+  try { return Number((await c.query('select count(*) as n from pagos')).rows[0].n) } finally { await c.end().catch(() => {}) }
+}
+
+/** Zeroes the statement counts and notes the broker's, the links' and pagos' counts; read() gives the difference per payment. */
 export async function startRoundTrips (cluster: HostsCluster): Promise<() => Promise<RoundTrips>> {
   await withAdmin(cluster, async (c) => await c.query('select pg_stat_statements_reset()'))
   const before: Counters = { broker: await brokerCounters(cluster), packets: packetCounters(cluster) }
+  const processedBefore = await processed(cluster)
   return async () => {
     const packets = packetCounters(cluster)
     const broker = await brokerCounters(cluster)
+    const payments = await processed(cluster) - processedBefore
     const rows = await withAdmin(cluster, async (c) => (await c.query(
       'select d.datname as database, s.query, s.calls::int as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = any($1)',
       [[cluster.databases.usuarios, cluster.databases.pagos]]
     )).rows as Array<{ database: string, query: string, calls: number }>)
-    const steps = new Map<string, StepRoundTrips>()
+    const n = Math.max(payments, 1)
+    const calls = new Map<string, number>()
+    const transactionControl = { usuarios: 0, pagos: 0 }
     let other = 0
     for (const row of rows) {
-      const query = row.query.replace(/\s+/g, ' ').trim()
-      if (/^(begin|commit|rollback)$/i.test(query)) {
-        other += row.calls
-        continue
-      }
+      const query = row.query.replace(/\s+/g, ' ').trim().toLowerCase()
       const database = row.database === cluster.databases.usuarios ? 'usuarios' : 'pagos'
-      const rule = RULES.find((r) => r.database === database && r.match.test(query))
-      if (rule === undefined) {
-        other += row.calls
+      if (/^(begin|commit|rollback)\b/.test(query)) {
+        transactionControl[database] += row.calls / n
         continue
       }
-      const s = steps.get(rule.step) ?? { step: rule.step, payments: 0, postgres: 0, transactionControl: 0 }
-      s.postgres += row.calls
-      if (rule.perTransaction?.test(query) === true) {
-        if (!rule.step.startsWith('relays')) s.payments += row.calls
-        s.postgres += 2 * row.calls
-        s.transactionControl += 2 * row.calls
-        other -= 2 * row.calls
-      }
-      steps.set(rule.step, s)
+      const rule = RULES.find((r) => r.database === database && r.match.test(query))
+      if (rule === undefined) other += row.calls
+      else calls.set(rule.step, (calls.get(rule.step) ?? 0) + row.calls)
     }
-    const order = [...new Set(RULES.map((r) => r.step))]
-    const payments = steps.get('pagos process')?.payments ?? 0
-    const n = Math.max(payments, 1)
+    const order = ['usuarios accept', 'pagos process', 'usuarios settle', 'relays (both services)']
     return {
       payments,
-      steps: order.map((step) => steps.get(step) ?? { step, payments: 0, postgres: 0, transactionControl: 0 }).map((s) => {
-        const per = s.payments > 0 ? s.payments : n
-        return { ...s, postgres: s.postgres / per, transactionControl: s.transactionControl / per }
-      }),
-      otherPostgres: Math.max(other, 0) / n,
+      steps: order.map((step) => ({ step, postgres: (calls.get(step) ?? 0) / n })),
+      transactionControl,
+      otherPostgres: other / n,
       amqp: {
         published: ((broker.received ?? 0) - (before.broker.received ?? 0)) / n,
         confirmed: ((broker.confirmed ?? 0) - (before.broker.confirmed ?? 0)) / n,
