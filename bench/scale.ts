@@ -54,6 +54,8 @@ interface Result {
   p99Ms: number
   /** CPU time of the gateway and every service process per accepted payment (Linux /proc; PostgreSQL and RabbitMQ not included). */
   cpuMsPerPayment: number
+  /** The same, per kind of process (each kind summed over its instances). */
+  cpuMsPerPaymentByService: { gateway: number, usuarios: number, pagos: number }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
@@ -130,7 +132,14 @@ async function run (s: Scenario): Promise<Result> {
     // rate at which payments settle.
     const processes = [cluster.gateway, ...cluster.usuarios, ...cluster.pagos].map((p) => p.process.pid)
     const cpuAt = (): number => processes.reduce<number>((sum, pid) => sum + cpuMs(pid), 0)
+    const byService = { gateway: [cluster.gateway], usuarios: cluster.usuarios, pagos: cluster.pagos }
+    const cpuByService = (): Record<keyof typeof byService, number> => ({
+      gateway: byService.gateway.reduce((sum, p) => sum + cpuMs(p.process.pid), 0),
+      usuarios: byService.usuarios.reduce((sum, p) => sum + cpuMs(p.process.pid), 0),
+      pagos: byService.pagos.reduce((sum, p) => sum + cpuMs(p.process.pid), 0)
+    })
     const cpu0 = cpuAt()
+    const split0 = cpuByService()
     const t0 = performance.now()
     phase = 'measure'
     await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))
@@ -145,6 +154,8 @@ async function run (s: Scenario): Promise<Result> {
     }
     const settled = performance.now()
     const cpu = cpuAt() - cpu0
+    const split1 = cpuByService()
+    const perPayment = (ms: number): number => ms / Math.max(accepted, 1)
     latencies.sort((a, b) => a - b)
     return {
       scenario: s.name,
@@ -155,7 +166,12 @@ async function run (s: Scenario): Promise<Result> {
       settleMs: settled - loadEnd,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      cpuMsPerPayment: cpu / Math.max(accepted, 1)
+      cpuMsPerPayment: cpu / Math.max(accepted, 1),
+      cpuMsPerPaymentByService: {
+        gateway: perPayment(split1.gateway - split0.gateway),
+        usuarios: perPayment(split1.usuarios - split0.usuarios),
+        pagos: perPayment(split1.pagos - split0.pagos)
+      }
     }
   } finally {
     await cluster?.stop()
@@ -178,6 +194,13 @@ console.log(`| ${'scenario (usuarios + pagos)'.padEnd(28)} | accepted/s | end to
 console.log(`|${'-'.repeat(30)}|-----------:|-------------:|-------:|-------:|----------:|---------------:|-------:|`)
 for (const r of results) {
   console.log(`| ${r.scenario.padEnd(28)} | ${pad(r.acceptedPerSecond.toFixed(0), 10)} | ${pad(r.endToEndPerSecond.toFixed(0), 12)} | ${pad(r.p50Ms.toFixed(1), 6)} | ${pad(r.p99Ms.toFixed(1), 6)} | ${pad(r.settleMs.toFixed(0), 9)} | ${pad(r.cpuMsPerPayment.toFixed(2), 14)} | ${pad(String(r.errors), 6)} |`)
+}
+console.log('')
+console.log(`| ${'CPU ms/payment by process'.padEnd(28)} | gateway | usuarios | pagos |`)
+console.log(`|${'-'.repeat(30)}|--------:|---------:|------:|`)
+for (const r of results) {
+  const c = r.cpuMsPerPaymentByService
+  console.log(`| ${r.scenario.padEnd(28)} | ${pad(c.gateway.toFixed(2), 7)} | ${pad(c.usuarios.toFixed(2), 8)} | ${pad(c.pagos.toFixed(2), 5)} |`)
 }
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`
 if (results.length === 3 && SCENARIOS === ALL_SCENARIOS) {
