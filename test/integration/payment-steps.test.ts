@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { sql } from 'kysely'
 import { decodeMessage, type PagoProcesadoV1, type PagoSolicitadoV1 } from '../../contracts/messages.js'
 import type { DialectName } from '../../lib/storage/db.js'
 import { createProcesadosStore } from '../../pagos/store/procesados-store.js'
-import { createCuentaPagosStore, type PagarOutcome } from '../../usuarios/store/cuenta-pagos-store.js'
+import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
 import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
 import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import type { UsuariosDatabase, UsuariosDb } from '../../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, pagosDb, usuariosDb, type Test } from '../helpers/apps.js'
-import { waitFor } from '../helpers/poll.js'
-import { storedStatementViolations } from '../helpers/statement.js'
 
 // The three steps of a payment write the same rows on both dialects, though
 // on PostgreSQL each is one statement (usuarios/store/one-statement.ts,
@@ -177,72 +174,5 @@ t.test('postgres: two instances paying for the same usuarios in batches at once 
     t.equal(pagosIds.length, accepted, 'one payment row each')
     t.equal((await db.selectFrom('movimientos').select('id').where('usuario_id', '=', id).where('tipo', '=', 'pago').execute()).length, accepted, 'one movement each')
     t.equal((await db.selectFrom('outbox').select('id').where('message_id', 'in', pagosIds).execute()).length, accepted, 'one pago.solicitado each')
-  }
-})
-
-t.test('postgres: a usuario another instance holds locked keeps none of the batch\'s other payments waiting; its own waits in the transaction after a few batches and is done once the lock goes', { skip: !dialects.includes('postgres') && 'SKIP_POSTGRES=1' }, async (t) => {
-  const url = (await freshDatabaseUrl(t, 'postgres', 'usuarios'))!
-  const [db, other] = await Promise.all([0, 1].map(async () => await openTestDb<UsuariosDatabase>(t, usuariosMigrations, { dialect: 'postgres', url })))
-  const pagos = createCuentaPagosStore(db!, () => {})
-  const cuentas = createCuentasStore(db!)
-  const [x, y] = [(await cuentas.create('X', 1_000)).id, (await cuentas.create('Y', 1_000)).id]
-  // Another instance's statement holds X's row until released.
-  let locked!: () => void
-  let release!: () => void
-  const isLocked = new Promise<void>((resolve) => { locked = resolve })
-  const released = new Promise<void>((resolve) => { release = resolve })
-  t.teardown(() => { release() })
-  const holding = other!.transaction().execute(async (trx) => {
-    await trx.selectFrom('usuarios').select('id').where('id', '=', x).forUpdate().execute()
-    locked()
-    await released
-  })
-  await isLocked
-  // One turn: both payments in one batch.
-  const outcomes: Partial<Record<'x' | 'y', PagarOutcome>> = {}
-  const px = pagos.pagar({ usuarioId: x, montoCentimos: 100, concepto: null, correlationId: null }).then((r) => { outcomes.x = r })
-  const py = pagos.pagar({ usuarioId: y, montoCentimos: 100, concepto: null, correlationId: null }).then((r) => { outcomes.y = r })
-  await waitFor('Y\'s payment done while X is locked', () => outcomes.y !== undefined, { timeoutMs: 20_000 })
-  t.equal(outcomes.y?.kind, 'accepted', 'Y accepted without waiting for X\'s lock')
-  const waitingForLock = async (): Promise<boolean> => Number((await sql<{ n: number }>`
-    select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db!)).rows[0]!.n) > 0
-  await waitFor('X\'s payment, skipped by a few batches, waits for the lock in its transaction', waitingForLock, { timeoutMs: 20_000 })
-  t.equal(outcomes.x, undefined, 'X not answered while its row is locked')
-  release()
-  await holding
-  await Promise.all([px, py])
-  t.equal(outcomes.x?.kind, 'accepted', 'X accepted once the lock went')
-  for (const id of [x, y]) {
-    t.equal(await saldo(db!, id), 900, 'debited once')
-    t.equal((await db!.selectFrom('pagos').select('id').where('usuario_id', '=', id).execute()).length, 1, 'one payment row')
-    t.same(await storedStatementViolations(db!, id), [], 'the statement adds up')
-  }
-})
-
-t.test('postgres: two instances racing batches over the same two usuarios move every payment exactly once, skipped ones included, and keep each statement consistent', { skip: !dialects.includes('postgres') && 'SKIP_POSTGRES=1' }, async (t) => {
-  const url = (await freshDatabaseUrl(t, 'postgres', 'usuarios'))!
-  const dbs = await Promise.all([0, 1].map(async () => await openTestDb<UsuariosDatabase>(t, usuariosMigrations, { dialect: 'postgres', url })))
-  const stores = dbs.map((db) => createCuentaPagosStore(db, () => {}))
-  const cuentas = createCuentasStore(dbs[0]!)
-  const ids = [(await cuentas.create('A', 100_000)).id, (await cuentas.create('B', 100_000)).id]
-  // 600 payments of 1.00 to 3.00, in waves of 60 so that batches keep meeting on the same rows; all fit.
-  const rs: Array<{ usuarioId: number, montoCentimos: number, r: PagarOutcome }> = []
-  for (let wave = 0; wave < 10; wave++) {
-    rs.push(...await Promise.all(Array.from({ length: 60 }, async (_, k) => {
-      const usuarioId = ids[(k >> 1) % 2]!
-      const montoCentimos = 100 * (1 + (k % 3))
-      return { usuarioId, montoCentimos, r: await stores[k % 2]!.pagar({ usuarioId, montoCentimos, concepto: null, correlationId: null }) }
-    })))
-  }
-  t.same(rs.filter(({ r }) => r.kind !== 'accepted').map(({ r }) => r.kind), [], 'every payment accepted: none starved, none failed')
-  const db = dbs[0]!
-  for (const id of ids) {
-    const mine = rs.filter(({ usuarioId }) => usuarioId === id)
-    const debited = mine.reduce((sum, { montoCentimos }) => sum + montoCentimos, 0)
-    t.equal(await saldo(db, id), 100_000 - debited, `usuario ${id}: debited exactly the sum of its ${mine.length} payments`)
-    const rows = await db.selectFrom('pagos').select('id').where('usuario_id', '=', id).execute()
-    t.same(new Set(rows.map((p) => p.id)), new Set(mine.map(({ r }) => r.kind === 'accepted' ? r.pago.id : '')), 'one payment row per accepted payment')
-    t.equal((await db.selectFrom('movimientos').select('id').where('usuario_id', '=', id).where('tipo', '=', 'pago').execute()).length, mine.length, 'one movement each')
-    t.same(await storedStatementViolations(db, id), [], 'the statement adds up, movement by movement')
   }
 })

@@ -20,9 +20,6 @@ import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './v
  * 404 (usuarios/errors.ts).
  */
 
-/** Batches a payment is offered to while its usuario is locked elsewhere (PostgreSQL), before the transaction that waits. */
-export const SKIPPED_ATTEMPTS = 3
-
 /** A payment to make: `montoCentimos` in integer cents; `correlationId` is the HTTP request's id (`x-request-id`), carried by the message from here on. */
 export interface PagoRequest {
   usuarioId: number
@@ -74,16 +71,10 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      */
     async pagar (s: PagoRequest): Promise<PagarOutcome> {
       if (oneStatement && s.idempotencyKey === undefined) {
-        // A usuario locked by another instance's batch: offered to our next
-        // batches, then (so nothing starves) to the transaction, which waits.
-        for (let attempt = 0; attempt < SKIPPED_ATTEMPTS; attempt++) {
-          const debited = await debitar(s)
-          if (debited?.kind === 'skipped') continue
-          if (debited !== undefined) {
-            onOutbox()
-            return debited
-          }
-          break
+        const accepted = await debitar(s)
+        if (accepted !== undefined) {
+          onOutbox()
+          return accepted
         }
       }
       const key = s.idempotencyKey === undefined ? undefined : { usuarioId: s.usuarioId, operation: 'pagar' as const, key: s.idempotencyKey }

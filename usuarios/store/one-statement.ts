@@ -28,26 +28,20 @@ const CEILING = centimosSql(SALDO_MAXIMO_CENTIMOS)
 /** A payment to debit (see cuenta-pagos-store.ts PagoRequest; no Idempotency-Key). */
 export interface Debito { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }
 
-/** A payment whose usuario another instance's statement had locked: nothing was written for it. */
-export interface Skipped { kind: 'skipped' }
-
 /**
  * For a batch of payments (those of one turn), ONE statement (atomic on its
  * own, committed when it returns, one round trip): locks their usuarios in
- * id order, skipping those another statement holds (SKIP LOCKED: a batch
- * never waits for another instance's commit, and instances never deadlock
- * on them), debits each locked usuario once by the sum of its payments in
- * the batch if its saldo covers them all, and records each of those
- * payments `pendiente`, with its `pago` movement (the saldo right after it,
- * in batch order) and its `pago.solicitado` outbox row, dated by the server
- * after the lock. Resolves per payment, in order, `accepted`; `skipped` when
- * its usuario was locked elsewhere (the caller offers it to a later batch);
- * or undefined when it was not debited for another reason (no such usuario,
- * a saldo that does not cover all of that usuario's payments of the batch, a
- * saldo past the ceiling): the caller runs those through the serial
- * transaction, which debits the ones that fit and says why for the others.
+ * id order (instances never deadlock on them), debits each usuario once by
+ * the sum of its payments in the batch if its saldo covers them all, and
+ * records each of those payments `pendiente`, with its `pago` movement (the
+ * saldo right after it, in batch order) and its `pago.solicitado` outbox
+ * row, dated by the server after the lock. Resolves per payment, in order,
+ * `accepted` or undefined when it was not debited (no such usuario, a saldo
+ * that does not cover all of that usuario's payments of the batch, a saldo
+ * past the ceiling): the caller runs those through the serial transaction,
+ * which debits the ones that fit and says why for the others.
  */
-export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | Skipped | undefined>> {
+export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Array<Accepted | undefined>> {
   for (const d of debitos) centimosSql(d.montoCentimos) // a RangeError for anything but integer cents, as on SQLite
   const pagos = debitos.map((d) => {
     // The payment and its message without their instant, which the statement adds (solicitadoEn = creado_en).
@@ -55,7 +49,7 @@ export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Ar
     const { solicitadoEn: _, ...payload } = JSON.parse(pagoSolicitadoRow(row).payload) as Record<string, unknown>
     return { row, payload: JSON.stringify(payload) }
   })
-  const { rows } = await sql<{ pago_id: string | null, id: number, nombre: string, creado_en: string, saldo_despues: number, ahora: string }>`
+  const { rows } = await sql<{ pago_id: string, id: number, nombre: string, creado_en: string, saldo_despues: number, ahora: string }>`
     with entrada as (
       select * from unnest(cast(${pagos.map((p) => p.row.id)} as text[]), cast(${debitos.map((d) => d.usuarioId)} as bigint[]),
         cast(${debitos.map((d) => d.montoCentimos)} as bigint[]), cast(${debitos.map((d) => d.concepto)} as text[]),
@@ -63,7 +57,7 @@ export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Ar
         with ordinality as e(id, usuario_id, monto_centimos, concepto, correlation_id, payload, n)
     ), bloqueado as (
       -- Only the lock, in id order: the UPDATE below touches no row not locked here first.
-      select id from usuarios where id in (select usuario_id from entrada) order by id for update skip locked
+      select id from usuarios where id in (select usuario_id from entrada) order by id for update
     ), total as (
       select e.usuario_id, cast(sum(e.monto_centimos) as bigint) as total
       from entrada e join bloqueado b on b.id = e.usuario_id group by e.usuario_id
@@ -88,16 +82,11 @@ export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Ar
       insert into outbox (tipo, message_id, correlation_id, payload, creado_en)
       select 'pago.solicitado', id, correlation_id, (cast(payload as jsonb) || jsonb_build_object('solicitadoEn', t))::text, t from hecho order by n
     )
-    select id as pago_id, usuario_id as id, nombre, usuario_creado_en as creado_en, saldo_despues, t as ahora from hecho
-    union all
-    -- The usuarios that exist but were skipped: locked by another statement.
-    select null, u.id, null, null, null, null from usuarios u
-    where u.id in (select usuario_id from entrada) and u.id not in (select id from bloqueado)`.execute(db)
-  const done = new Map(rows.filter((r) => r.pago_id !== null).map((r) => [r.pago_id, r]))
-  const skipped = new Set(rows.filter((r) => r.pago_id === null).map((r) => Number(r.id)))
-  return pagos.map(({ row }): Accepted | Skipped | undefined => {
+    select id as pago_id, usuario_id as id, nombre, usuario_creado_en as creado_en, saldo_despues, t as ahora from hecho`.execute(db)
+  const done = new Map(rows.map((r) => [r.pago_id, r]))
+  return pagos.map(({ row }): Accepted | undefined => {
     const r = done.get(row.id)
-    if (r === undefined) return skipped.has(row.usuario_id) ? { kind: 'skipped' } : undefined
+    if (r === undefined) return undefined
     return {
       kind: 'accepted',
       usuario: toUsuario({ id: r.id, nombre: r.nombre, saldo_centimos: r.saldo_despues, saldo_inicial_centimos: 0, creado_en: r.creado_en }),
