@@ -52,7 +52,7 @@ for (const dialect of dialects) {
         logger: silent,
         batch: 50,
         pollMs: 60_000,
-        lingerMs: 1000,
+        lingerMs: 2000,
         claim: async (...args) => { claims.push(performance.now()); return await claim(...args) }
       })
       t.teardown(async () => { await r.stop() })
@@ -64,15 +64,16 @@ for (const dialect of dialects) {
       const notifiedAfter = performance.now() - claims[0]!
       await waitFor('the second row published', () => broker.published.length === 2)
       t.same(broker.published, [first, second])
-      t.ok(notifiedAfter < 1000, `woken within the linger (${notifiedAfter.toFixed(0)} ms after the first claim)`)
+      t.ok(notifiedAfter < 1500, `woken well within the linger (${notifiedAfter.toFixed(0)} ms after the first claim)`)
       const gap = claims[1]! - claims[0]!
-      t.ok(gap >= 999, `the wake-up waited for the linger (${gap.toFixed(0)} ms between claims)`)
+      // Timers run on the event loop's cached clock, so allow them to be a little early.
+      t.ok(gap >= 1800, `the wake-up waited for the linger (${gap.toFixed(0)} ms between claims)`)
       // Now lingering after a partial batch again: stop must not wait it out (tap's timeout would).
       await addRows(db, 1)
       r.notify()
       const stopping = performance.now()
       await r.stop()
-      t.ok(performance.now() - stopping < 1000, 'stopped before the linger ran out')
+      t.ok(performance.now() - stopping < 1500, 'stopped before the linger ran out')
     })
 
     t.test('a lingering relay claims full batches back to back', async (t) => {
