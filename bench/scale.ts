@@ -87,6 +87,8 @@ interface Result {
   roundTrips?: RoundTrips
   /** Hosts scenarios: TCP connect times from the client to the broker's host during the measured window (bench/link-rtt.cjs). */
   linkRtt?: { n: number, p50Ms: number, p99Ms: number }
+  /** The same, per kind of process (each kind summed over its instances). */
+  cpuMsPerPaymentByService: { gateway: number, usuarios: number, pagos: number }
 }
 
 /** Starts bench/link-rtt.cjs against host:port; the returned function stops it and resolves with its figures. */
@@ -179,9 +181,16 @@ async function run (s: Scenario): Promise<Result> {
     // rate at which payments settle.
     const processes = [cluster.gateway, ...cluster.usuarios, ...cluster.pagos].map((p) => p.process.pid)
     const cpuAt = (): number => processes.reduce<number>((sum, pid) => sum + cpuMs(pid), 0)
+    const byService = { gateway: [cluster.gateway], usuarios: cluster.usuarios, pagos: cluster.pagos }
+    const cpuByService = (): Record<keyof typeof byService, number> => ({
+      gateway: byService.gateway.reduce((sum, p) => sum + cpuMs(p.process.pid), 0),
+      usuarios: byService.usuarios.reduce((sum, p) => sum + cpuMs(p.process.pid), 0),
+      pagos: byService.pagos.reduce((sum, p) => sum + cpuMs(p.process.pid), 0)
+    })
     const cpu0 = cpuAt()
     const readRoundTrips = hosts === undefined ? undefined : await startRoundTrips(hosts)
     const readLinkRtt = hosts === undefined ? undefined : probeLinkRtt(hosts.hosts.host('mq').address, 15692)
+    const split0 = cpuByService()
     const t0 = performance.now()
     phase = 'measure'
     await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))
@@ -198,6 +207,8 @@ async function run (s: Scenario): Promise<Result> {
     const settled = performance.now()
     const cpu = cpuAt() - cpu0
     const roundTrips = await readRoundTrips?.()
+    const split1 = cpuByService()
+    const perPayment = (ms: number): number => ms / Math.max(accepted, 1)
     latencies.sort((a, b) => a - b)
     return {
       key: s.key,
@@ -212,7 +223,12 @@ async function run (s: Scenario): Promise<Result> {
       settleMs: settled - loadEnd,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      cpuMsPerPayment: cpu / Math.max(accepted, 1)
+      cpuMsPerPayment: cpu / Math.max(accepted, 1),
+      cpuMsPerPaymentByService: {
+        gateway: perPayment(split1.gateway - split0.gateway),
+        usuarios: perPayment(split1.usuarios - split0.usuarios),
+        pagos: perPayment(split1.pagos - split0.pagos)
+      }
     }
   } finally {
     await cluster?.stop()
@@ -236,6 +252,13 @@ console.log(`| ${'scenario (usuarios + pagos)'.padEnd(W)} | accepted/s | end to 
 console.log(`|${'-'.repeat(W + 2)}|-----------:|-------------:|-------:|-------:|----------:|---------------:|-------:|`)
 for (const r of results) {
   console.log(`| ${r.scenario.padEnd(W)} | ${pad(r.acceptedPerSecond.toFixed(0), 10)} | ${pad(r.endToEndPerSecond.toFixed(0), 12)} | ${pad(r.p50Ms.toFixed(1), 6)} | ${pad(r.p99Ms.toFixed(1), 6)} | ${pad(r.settleMs.toFixed(0), 9)} | ${pad(r.cpuMsPerPayment.toFixed(2), 14)} | ${pad(String(r.errors), 6)} |`)
+}
+console.log('')
+console.log(`| ${'CPU ms/payment by process'.padEnd(W)} | gateway | usuarios | pagos |`)
+console.log(`|${'-'.repeat(W + 2)}|--------:|---------:|------:|`)
+for (const r of results) {
+  const c = r.cpuMsPerPaymentByService
+  console.log(`| ${r.scenario.padEnd(W)} | ${pad(c.gateway.toFixed(2), 7)} | ${pad(c.usuarios.toFixed(2), 8)} | ${pad(c.pagos.toFixed(2), 5)} |`)
 }
 const byKey = new Map(results.map((r) => [r.key, r]))
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`

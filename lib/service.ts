@@ -11,7 +11,7 @@ import { createOutboxRelay, type OutboxDatabase } from './messaging/outbox-relay
 import { watchMessaging, type Metrics } from './observability/metrics.js'
 import { observe } from './observability/observe.js'
 import type { MessagingServiceConfig } from './process/env-schema.js'
-import { openMigrated } from './storage/db.js'
+import { dialectOf, openMigrated } from './storage/db.js'
 import { createTransact, type Transact } from './storage/group-commit.js'
 import { outboxClaim } from './storage/outbox-claim.js'
 
@@ -107,7 +107,7 @@ export async function buildService<DB extends TableMap<DB>, C extends ConsumerNa
   const outboxTransact = createTransact(outbox)
   const transact: Transact<WithOutbox<DB>> = async (work) => await outboxTransact(async (trx) => await work(trx.withTables<Tables<DB>>()))
   const broker = opts.broker ?? createBrokerFromConfig(config, name, logger, metrics.broker)
-  const relay = createOutboxRelay({ db: outbox, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, claim: outboxClaim(outbox, outboxTransact) })
+  const relay = createOutboxRelay({ db: outbox, broker, logger, batch: config.OUTBOX_BATCH, pollMs: config.OUTBOX_POLL_MS, lingerMs: dialectOf(outbox) === 'postgres' ? config.OUTBOX_LINGER_MS : 0, claim: outboxClaim(outbox, outboxTransact) })
   const backlog = relay.backlog
   const deadLetter = async (): Promise<number> => await broker.deadLetterCount(name)
 

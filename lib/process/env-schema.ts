@@ -37,7 +37,9 @@ export const BrokerEnv = {
   /** First retry delay; it doubles on each attempt. */
   AMQP_RETRY_DELAY_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   OUTBOX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
-  OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 })
+  OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  /** PostgreSQL only: under load a relay claims at most once per this many ms (lib/messaging/outbox-relay.ts lingerMs); 0 claims on every commit, as on SQLite. */
+  OUTBOX_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 40 })
 }
 export const BrokerEnvSchema = Type.Object(BrokerEnv)
 /** The broker and outbox settings (AMQP_*, OUTBOX_*), as read from the env. */

@@ -41,6 +41,52 @@ for (const dialect of dialects) {
       t.same(broker.published, ids, 'each row once, in the order written')
     })
 
+    t.test('under load a lingering relay claims no sooner than lingerMs after its last claim, and stop cuts the wait short', async (t) => {
+      const db: OutboxDb = await usuariosDb(t, dialect)
+      const broker = fakeBroker()
+      const claims: number[] = []
+      const claim = outboxClaim(db)
+      const r = createOutboxRelay({
+        db,
+        broker: broker.broker,
+        logger: silent,
+        batch: 50,
+        pollMs: 60_000,
+        lingerMs: 2000,
+        claim: async (...args) => { claims.push(performance.now()); return await claim(...args) }
+      })
+      t.teardown(async () => { await r.stop() })
+      const [first] = await addRows(db, 1)
+      r.start()
+      await waitFor('the first row published', () => broker.published.length === 1)
+      const [second] = await addRows(db, 1)
+      r.notify()
+      const notifiedAfter = performance.now() - claims[0]!
+      await waitFor('the second row published', () => broker.published.length === 2)
+      t.same(broker.published, [first, second])
+      t.ok(notifiedAfter < 1500, `woken well within the linger (${notifiedAfter.toFixed(0)} ms after the first claim)`)
+      const gap = claims[1]! - claims[0]!
+      // Timers run on the event loop's cached clock, so allow them to be a little early.
+      t.ok(gap >= 1800, `the wake-up waited for the linger (${gap.toFixed(0)} ms between claims)`)
+      // Now lingering after a partial batch again: stop must not wait it out (tap's timeout would).
+      await addRows(db, 1)
+      r.notify()
+      const stopping = performance.now()
+      await r.stop()
+      t.ok(performance.now() - stopping < 1500, 'stopped before the linger ran out')
+    })
+
+    t.test('a lingering relay claims full batches back to back', async (t) => {
+      const db: OutboxDb = await usuariosDb(t, dialect)
+      const ids = await addRows(db, 120)
+      const broker = fakeBroker()
+      const r = createOutboxRelay({ db, broker: broker.broker, logger: silent, batch: 50, pollMs: 60_000, lingerMs: 60_000, claim: outboxClaim(db) })
+      t.teardown(async () => { await r.stop() })
+      r.start()
+      await waitFor('outbox empty', async () => await backlog(db) === 0)
+      t.same(broker.published, ids, 'two full batches and the rest, without waiting out the linger')
+    })
+
     t.test('a publish that fails leaves the rows for the next round', async (t) => {
       const db: OutboxDb = await usuariosDb(t, dialect)
       const ids = await addRows(db, 30)

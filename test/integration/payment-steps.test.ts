@@ -3,11 +3,12 @@ import t from 'tap'
 import { decodeMessage, type PagoProcesadoV1, type PagoSolicitadoV1 } from '../../contracts/messages.js'
 import type { DialectName } from '../../lib/storage/db.js'
 import { createProcesadosStore } from '../../pagos/store/procesados-store.js'
-import { createCuentaPagosStore } from '../../usuarios/store/cuenta-pagos-store.js'
+import { createCuentaPagosStore, type PagarOutcome } from '../../usuarios/store/cuenta-pagos-store.js'
 import { createCuentasStore } from '../../usuarios/store/cuentas-store.js'
 import { migrations as usuariosMigrations } from '../../usuarios/store/migrations.js'
 import type { UsuariosDatabase, UsuariosDb } from '../../usuarios/store/schema.js'
 import { dialects, freshDatabaseUrl, openTestDb, pagosDb, usuariosDb, type Test } from '../helpers/apps.js'
+import { storedStatementViolations } from '../helpers/statement.js'
 
 // The three steps of a payment write the same rows on both dialects, though
 // on PostgreSQL each is one statement (usuarios/store/one-statement.ts,
@@ -174,5 +175,33 @@ t.test('postgres: two instances paying for the same usuarios in batches at once 
     t.equal(pagosIds.length, accepted, 'one payment row each')
     t.equal((await db.selectFrom('movimientos').select('id').where('usuario_id', '=', id).where('tipo', '=', 'pago').execute()).length, accepted, 'one movement each')
     t.equal((await db.selectFrom('outbox').select('id').where('message_id', 'in', pagosIds).execute()).length, accepted, 'one pago.solicitado each')
+  }
+})
+
+t.test('postgres: two instances racing batches over the same two usuarios move every payment exactly once and keep each statement consistent', { skip: !dialects.includes('postgres') && 'SKIP_POSTGRES=1' }, async (t) => {
+  const url = (await freshDatabaseUrl(t, 'postgres', 'usuarios'))!
+  const dbs = await Promise.all([0, 1].map(async () => await openTestDb<UsuariosDatabase>(t, usuariosMigrations, { dialect: 'postgres', url })))
+  const stores = dbs.map((db) => createCuentaPagosStore(db, () => {}))
+  const cuentas = createCuentasStore(dbs[0]!)
+  const ids = [(await cuentas.create('A', 100_000)).id, (await cuentas.create('B', 100_000)).id]
+  // 600 payments of 1.00 to 3.00, in waves of 60 so that batches keep meeting on the same rows; all fit.
+  const rs: Array<{ usuarioId: number, montoCentimos: number, r: PagarOutcome }> = []
+  for (let wave = 0; wave < 10; wave++) {
+    rs.push(...await Promise.all(Array.from({ length: 60 }, async (_, k) => {
+      const usuarioId = ids[(k >> 1) % 2]!
+      const montoCentimos = 100 * (1 + (k % 3))
+      return { usuarioId, montoCentimos, r: await stores[k % 2]!.pagar({ usuarioId, montoCentimos, concepto: null, correlationId: null }) }
+    })))
+  }
+  t.same(rs.filter(({ r }) => r.kind !== 'accepted').map(({ r }) => r.kind), [], 'every payment accepted, none failed')
+  const db = dbs[0]!
+  for (const id of ids) {
+    const mine = rs.filter(({ usuarioId }) => usuarioId === id)
+    const debited = mine.reduce((sum, { montoCentimos }) => sum + montoCentimos, 0)
+    t.equal(await saldo(db, id), 100_000 - debited, `usuario ${id}: debited exactly the sum of its ${mine.length} payments`)
+    const rows = await db.selectFrom('pagos').select('id').where('usuario_id', '=', id).execute()
+    t.same(new Set(rows.map((p) => p.id)), new Set(mine.map(({ r }) => r.kind === 'accepted' ? r.pago.id : '')), 'one payment row per accepted payment')
+    t.equal((await db.selectFrom('movimientos').select('id').where('usuario_id', '=', id).where('tipo', '=', 'pago').execute()).length, mine.length, 'one movement each')
+    t.same(await storedStatementViolations(db, id), [], 'the statement adds up, movement by movement')
   }
 })
