@@ -181,7 +181,7 @@ export function sections (r: BenchResult): Array<{ title: string, rows: Row[] }>
     })
   }
   out.push({
-    title: 'Targets (issue 7)',
+    title: 'Targets (issue 7; the gateway\'s: issue 16)',
     rows: r.targets.map((t) => [t.target, `${t.met === null ? 'not measured' : t.met ? 'MET' : 'MISSED'}: ${t.measured}`, t.margin])
   })
   return out
