@@ -3,7 +3,7 @@
  * bounded run (about 2.5 minutes with the defaults; `--help` for the flags):
  *
  *   start-up   each service from spawn to its `ready` line
- *   HTTP       GET /usuarios/1 direct, through the gateway, through nginx (if installed)
+ *   HTTP       GET /usuarios/1 direct, through the gateway, a bare node-http-proxy and nginx (if installed)
  *   broker     a raw rabbitmq-client publish+consume loop with the services' durability settings
  *   payments   POST /usuarios/:id/pagar through the gateway at a fixed rate and at saturation,
  *              accepted/s, completed/s, accept and accept→completado latency, outbox backlog
@@ -24,6 +24,7 @@ import { formatSummary, summarise } from './cpuprofile-summary.js'
 import { compareGet, type HttpTarget } from './http-load.js'
 import { getJson } from './http-client.js'
 import { findNginx, startNginx, type RunningNginx } from './nginx.js'
+import { startNodeHttpProxy, type RunningNodeHttpProxy } from './node-http-proxy.js'
 import { parseOptions } from './options.js'
 import { createUsers, paymentPhase, processedTotal, runPaymentLoad, settle, type PaymentPhase, type PaymentTargets } from './payments.js'
 import { cpuShare, cpuSnapshot, findRabbitPid, memoryMb, quietRss, startMemorySampler } from './procfs.js'
@@ -49,7 +50,8 @@ if (loadAtStart[0]! > 1) notes.push(`The machine was not quiet: load average ${l
 
 let system: BenchSystem | undefined
 let nginx: RunningNginx | undefined
-const onSignal = (): void => { log('interrupted, stopping the services'); void (async () => { await nginx?.stop(); await system?.stop(); system?.cleanup(); process.exit(130) })() }
+let nodeHttpProxy: RunningNodeHttpProxy | undefined
+const onSignal = (): void => { log('interrupted, stopping the services'); void (async () => { await nginx?.stop(); await nodeHttpProxy?.stop(); await system?.stop(); system?.cleanup(); process.exit(130) })() }
 process.once('SIGINT', onSignal)
 process.once('SIGTERM', onSignal)
 
@@ -86,6 +88,8 @@ try {
       { name: 'direct', url: sys.usuarios.url },
       { name: 'gateway', url: sys.gateway.url, headers: authHeaders }
     ]
+    nodeHttpProxy = await startNodeHttpProxy(sys.usuarios.url)
+    targets.push({ name: 'node-http-proxy', url: nodeHttpProxy.url })
     const nginxBin = opts.nginx === 'off' ? undefined : opts.nginx ?? findNginx()
     let nginxInfo: { version: string, settings: string } | { skipped: string }
     if (nginxBin === undefined) {
@@ -96,17 +100,23 @@ try {
       nginxInfo = { version: nginx.version, settings: nginx.settings }
     }
     log(`HTTP: GET /usuarios/1 via ${targets.map((t) => t.name).join(', ')}: ${opts.httpRounds} rounds × ${opts.httpSeconds} s, ${opts.httpConnections} connections`)
-    const httpPids = { ...cpuPids, ...(nginx === undefined ? {} : nginx.pids()) }
+    const httpPids = { ...cpuPids, 'node-http-proxy': nodeHttpProxy.process.pid, ...(nginx === undefined ? {} : nginx.pids()) }
     const c0 = cpuSnapshot(httpPids)
     const comparison = await compareGet(targets, '/usuarios/1', opts.httpConnections, opts.httpSeconds, opts.httpRounds, httpPids)
     const c1 = cpuSnapshot(httpPids)
     await nginx?.stop()
     nginx = undefined
+    await nodeHttpProxy.stop()
+    const nodeHttpProxyInfo = { version: nodeHttpProxy.version, settings: nodeHttpProxy.settings }
+    nodeHttpProxy = undefined
     const m = comparison.median
     result.http = {
       comparison,
       nginx: nginxInfo,
+      nodeHttpProxy: nodeHttpProxyInfo,
       gatewayVsDirect: m.gateway!.reqPerSec / m.direct!.reqPerSec,
+      gatewayVsNodeHttpProxy: m.gateway!.reqPerSec / m['node-http-proxy']!.reqPerSec,
+      p99GatewayVsNodeHttpProxy: m.gateway!.p99Ms / m['node-http-proxy']!.p99Ms,
       gatewayVsNginx: m.nginx === undefined ? null : m.gateway!.reqPerSec / m.nginx.reqPerSec,
       p99GatewayVsNginx: m.nginx === undefined ? null : m.gateway!.p99Ms / m.nginx.p99Ms,
       cpu: cpuShare(c0, c1)
@@ -253,6 +263,7 @@ try {
   process.exitCode = 1
 } finally {
   await nginx?.stop()
+  await nodeHttpProxy?.stop()
   await system?.stop()
   system?.cleanup()
 }

@@ -14,7 +14,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', '
  * its own Content-Length, and the 100 Continue was the gateway's to send.
  * reply-from already drops `Connection` and the headers it names.
  */
-const REQUEST_HOP_BY_HOP = ['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'content-length']
+const REQUEST_HOP_BY_HOP: ReadonlySet<string> = new Set(['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'content-length'])
+
+/** Whether a request header stays behind: hop-by-hop, or `Proxy-*` (which is for the gateway, never the service). */
+const staysBehind = (name: string): boolean => REQUEST_HOP_BY_HOP.has(name) || name.startsWith('proxy-')
 
 export interface Upstream {
   /** Service name, also the path prefix it owns: `/usuarios` → usuarios. */
@@ -81,8 +84,9 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
         // copies the client's, undici parses the upstream's): changed in place,
         // not spread into yet another object.
         rewriteRequestHeaders: (req, headers) => {
-          for (const name of REQUEST_HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
-          for (const name in headers) if (name.startsWith('proxy-')) delete headers[name]
+          // One pass over the names, and no delete unless one is there (most requests): the object stays a fast one.
+          const names = Object.keys(headers)
+          for (let i = 0; i < names.length; i++) if (staysBehind(names[i]!)) delete headers[names[i]!]
           if (req.body instanceof BufferedBody) headers['content-length'] = String(req.body.length)
           headers['x-request-id'] = req.id
           // For the dispatcher: a request whose client has gone is not sent.

@@ -122,8 +122,10 @@ export const metricsPlugin = fp<{ metrics: Metrics }>(async (app, { metrics }) =
     buckets: DURATION_BUCKETS,
     registers: [metrics.registry]
   })
-  app.addHook('onResponse', async (req, reply) => {
+  // A callback hook, not an async one: it runs on every request, and needs no promise.
+  app.addHook('onResponse', (req, reply, done) => {
     duration.observe({ method: req.method, route: routeLabel(req.routeOptions.url), status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    done()
   })
   app.get('/metrics', {
     schema: {
