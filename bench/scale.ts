@@ -37,16 +37,29 @@ import { startCluster, type Cluster } from '../lib/launch/system.js'
 import { requestJson, type JsonResponse } from './http-client.js'
 import { prepareRoundTrips, startRoundTrips, type RoundTrips } from './round-trips.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64)
-const USERS = Number(process.env.BENCH_USERS ?? 20)
+/** A bad setting: one line on stderr and exit code 2 (no stack trace). */
+function refuse (message: string): never {
+  console.error(`bench:scale: ${message}`)
+  process.exit(2)
+}
+
+/** A numeric BENCH_* setting within [min, max] (integers only when asked), or refuse. */
+function setting (name: string, fallback: number, min: number, max: number, integer = true): number {
+  const raw = process.env[name]
+  const n = raw === undefined ? fallback : raw.trim() === '' ? NaN : Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) refuse(`${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, not ${JSON.stringify(raw)}`)
+  return n
+}
+
+const SECONDS = setting('BENCH_SECONDS', 10, 1, 3600, false)
+const WARMUP_SECONDS = setting('BENCH_WARMUP_SECONDS', 2, 0, 600, false)
+const CLIENTS = setting('BENCH_CLIENTS', 64, 1, 10_000)
+const USERS = setting('BENCH_USERS', 20, 1, 100_000)
 /** Bound on the wait for the backlog to settle after the load stops. */
 const SETTLE_MS = 120_000
 
 /** One-way latency between two hosts of the hosts scenarios, in ms (BENCH_HOSTS_DELAY_MS; 0 isolates the cost of the namespaces themselves). */
-const DELAY_MS = Number(process.env.BENCH_HOSTS_DELAY_MS ?? 1)
-if (!(DELAY_MS >= 0 && DELAY_MS <= 1000)) throw new Error(`BENCH_HOSTS_DELAY_MS: 0 to 1000 ms, not ${process.env.BENCH_HOSTS_DELAY_MS}`)
+const DELAY_MS = setting('BENCH_HOSTS_DELAY_MS', 1, 0, 1000, false)
 
 interface Scenario { key: string, name: string, database: 'sqlite' | 'postgres', instances: number, hosts?: { delayMs: number } }
 const ALL_SCENARIOS: Scenario[] = [
@@ -60,7 +73,7 @@ const ALL_SCENARIOS: Scenario[] = [
 ]
 const wanted = (process.env.BENCH_SCENARIOS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
 for (const k of wanted) {
-  if (!ALL_SCENARIOS.some((s) => s.key === k)) throw new Error(`BENCH_SCENARIOS: no scenario ${k} (${ALL_SCENARIOS.map((s) => s.key).join(', ')})`)
+  if (!ALL_SCENARIOS.some((s) => s.key === k)) refuse(`BENCH_SCENARIOS: no scenario ${k} (${ALL_SCENARIOS.map((s) => s.key).join(', ')})`)
 }
 let SCENARIOS = wanted.length === 0 ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => wanted.includes(s.key))
 const noNetns = SCENARIOS.some((s) => s.hosts !== undefined) ? netnsUnavailable() : undefined

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './net.js'
-import { killOnExit } from './service.js'
+import { cleanupOnExit, killOnExit } from './service.js'
 import { systemUserIds } from './system-user.js'
 
 const run = promisify(execFile)
@@ -70,6 +70,8 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'pagos-pg-'))
   opts.onFolder?.(dir)
+  // Removed whatever way this process ends (after the postmaster is killed), unless shutdown() did it.
+  const forgetFolder = cleanupOnExit(() => { rmSync(dir, { recursive: true, force: true }) })
   const [uid, gid] = await systemUserIds('postgres', 'postgresql')
   chownSync(dir, uid, gid)
   const data = join(dir, 'data')
@@ -138,6 +140,7 @@ export async function startPrivatePostgres (opts: PrivatePostgresOptions = {}): 
         try { process.kill(postmaster, 'SIGKILL') } catch {}
       } finally {
         forget()
+        forgetFolder()
         rmSync(dir, { recursive: true, force: true })
       }
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from './net.js'
-import { killOnExit } from './service.js'
+import { cleanupOnExit, killOnExit } from './service.js'
 import { systemUserIds } from './system-user.js'
 
 const run = promisify(execFile)
@@ -75,6 +75,8 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
   const wrap = opts.wrap ?? []
   const dir = mkdtempSync(join(tmpdir(), 'rabbit-'))
   opts.onFolder?.(dir)
+  // Removed whatever way this process ends (after the node is killed), unless shutdown() or kill() did it.
+  const forgetFolder = cleanupOnExit(() => { rmSync(dir, { recursive: true, force: true }) })
   // In a network namespace of its own, nothing else listens: the standard ports.
   const [port, distPort] = wrap.length > 0 ? [5672, 25672] : [await freePort(), await freePort()]
   const node = `pagostest${process.pid}x${Date.now().toString(36)}n${++nodeCount}@localhost`
@@ -117,11 +119,12 @@ export async function startPrivateBroker (opts: PrivateBrokerOptions = {}): Prom
     },
     closeAllConnections: async () => { await ctl(wrap, node, 'close_all_connections', 'test fault') },
     shutdown: async () => {
-      try { await ctl(wrap, node, 'stop') } finally { forget(); rmSync(dir, { recursive: true, force: true }) }
+      try { await ctl(wrap, node, 'stop') } finally { forget(); forgetFolder(); rmSync(dir, { recursive: true, force: true }) }
     },
     kill: () => {
       try { process.kill(pid, 'SIGKILL') } catch {}
       forget()
+      forgetFolder()
       rmSync(dir, { recursive: true, force: true })
     }
   }

@@ -11,27 +11,47 @@
 import { parseArgs } from 'node:util'
 import { checkOptions, formatReport, healthy, runChaos, type ChaosOptions } from './run-chaos.js'
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '60' },
-    store: { type: 'string', default: 'sqlite' },
-    instances: { type: 'string', default: '1' },
-    'rabbitmq-nodes': { type: 'string', default: '1' },
-    'kill-rate': { type: 'string', default: '0.3' },
-    'drop-rate': { type: 'string', default: '0.1' },
-    'pg-terminate-rate': { type: 'string', default: '0.1' },
-    'pg-restart-rate': { type: 'string', default: '0.03' },
-    'pg-crash-rate': { type: 'string', default: '0.03' },
-    'rabbit-node-rate': { type: 'string', default: '0.05' },
-    seed: { type: 'string', default: String(Date.now() % 100000) },
-    users: { type: 'string', default: '30' },
-    concurrency: { type: 'string', default: '8' }
+const OPTIONS = {
+  help: { type: 'boolean' },
+  duration: { type: 'string', default: '60' },
+  store: { type: 'string', default: 'sqlite' },
+  instances: { type: 'string', default: '1' },
+  'rabbitmq-nodes': { type: 'string', default: '1' },
+  'kill-rate': { type: 'string', default: '0.3' },
+  'drop-rate': { type: 'string', default: '0.1' },
+  'pg-terminate-rate': { type: 'string', default: '0.1' },
+  'pg-restart-rate': { type: 'string', default: '0.03' },
+  'pg-crash-rate': { type: 'string', default: '0.03' },
+  'rabbit-node-rate': { type: 'string', default: '0.05' },
+  seed: { type: 'string', default: String(Date.now() % 100000) },
+  users: { type: 'string', default: '30' },
+  concurrency: { type: 'string', default: '8' }
+} as const
+
+const USAGE = `npm run chaos -- [options]   (a negative value is an error; --name=value also works)
+${Object.entries(OPTIONS).filter(([name]) => name !== 'help').map(([name, o]) => `  --${name} ${'default' in o ? o.default : ''}`).join('\n')}
+Exit code: 0 all checks hold, 1 something was lost, doubled or broken, 2 bad options.`
+
+const fail = (message: string): never => { console.error(`${message}\n(npm run chaos -- --help for the options)`); process.exit(2) }
+
+const parsed = (() => {
+  try {
+    return parseArgs({ options: OPTIONS, strict: true, allowPositionals: false })
+  } catch (err) {
+    // node:util's own words (unknown option, missing value, a value that starts with -), without its stack.
+    return fail((err as Error).message.split('\n')[0]!)
   }
-})
-const fail = (message: string): never => { console.error(message); process.exit(2) }
-const num = (name: keyof typeof values): number => {
-  const n = Number(values[name])
-  if (!Number.isFinite(n) || n < 0) fail(`--${name} must be a non-negative number`)
+})()
+const { values } = parsed
+if (values.help === true) {
+  console.log(USAGE)
+  process.exit(0)
+}
+
+const num = (name: Exclude<keyof typeof values, 'help'>): number => {
+  const raw = values[name]
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
+  if (!Number.isFinite(n) || n < 0) fail(`--${name} must be a non-negative number, not ${JSON.stringify(raw)}`)
   return n
 }
 if (values.store !== 'sqlite' && values.store !== 'postgres') fail('--store must be sqlite or postgres')
