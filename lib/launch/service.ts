@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { canConnect } from './net.js'
@@ -55,6 +56,8 @@ const doomed = new Set<number>()
 /** What to undo after that (network namespaces of lib/launch/netns.ts), in order. */
 const cleanups = new Set<() => void>()
 let handlersInstalled = false
+/** Set once a signal is ending this process: no service may start after its kill. */
+let exiting = false
 
 /** SIGKILL to the process group of every service still running and to every pid given to killOnExit, then every cleanupOnExit function. */
 function killAll (): void {
@@ -96,9 +99,12 @@ function installExitHandlers (): void {
   process.once('exit', killAll)
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      exiting = true
       killAll()
       // Ends as the signal would have (exit code 128 + n), now that no handler is left.
       process.kill(process.pid, signal)
+      // Should anything still hold the signal, end anyway.
+      setImmediate(() => process.exit(128 + osConstants.signals[signal]))
     })
   }
 }
@@ -111,6 +117,7 @@ function installExitHandlers (): void {
  */
 export async function startService (name: ServiceName, opts: StartOptions = {}): Promise<RunningService> {
   installExitHandlers()
+  if (exiting) throw new Error(`${name} not started: this process is ending on a signal`)
   const portVar = PORT_VARIABLE[name]
   const env = opts.env ?? {}
   const fixedPort = Number(env[portVar] ?? 0)
