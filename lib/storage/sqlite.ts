@@ -61,5 +61,48 @@ export function openSqlite<DB> (opts: SqliteOptions): Kysely<DB> {
   database.pragma('busy_timeout = 5000')
   database.pragma(`cache_size = -${PAGE_CACHE_KIB}`)
   database.pragma('foreign_keys = ON')
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) })
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) })
+  connections.set(db.getExecutor().adapter, handStatements(database))
+  return db
+}
+
+/**
+ * Hand-written statements on the connection under a Kysely that openSqlite
+ * opened: the hot steps of a payment (usuarios/store/sqlite-hot.ts,
+ * pagos/store/sqlite-hot.ts, the group commit's savepoints) run them
+ * directly, synchronously, instead of building, compiling and awaiting a
+ * Kysely query for each (about a tenth of usuarios' and pagos' CPU under
+ * load went to Kysely's query builder; bench/FINDINGS.md, issue 16).
+ *
+ * `statement(text)` compiles a text once and keeps it for the life of the
+ * connection (a service has a handful of them). They run on the one
+ * connection Kysely serialises its transactions on, so a write must run
+ * inside a unit of work of the group commit (lib/storage/group-commit.ts),
+ * which holds that connection in a transaction; a read elsewhere sees
+ * what the transaction in progress (if any) has written so far.
+ */
+export interface SqliteStatements {
+  statement: (text: string) => Database.Statement
+}
+
+/** By the Kysely adapter, which `withTables`, plugins and transactions of one database share. */
+const connections = new WeakMap<object, SqliteStatements>()
+
+function handStatements (database: Database.Database): SqliteStatements {
+  const statements = new Map<string, Database.Statement>()
+  return {
+    statement (text) {
+      let stmt = statements.get(text)
+      if (stmt === undefined) {
+        stmt = database.prepare(text)
+        statements.set(text, stmt)
+      }
+      return stmt
+    }
+  }
+}
+
+/** The hand-written statements of a database openSqlite opened (or a transaction on it); undefined for any other (PostgreSQL). */
+export function sqliteStatements (db: Kysely<any>): SqliteStatements | undefined {
+  return connections.get(db.getExecutor().adapter)
 }

@@ -6,8 +6,9 @@ import { outboxRow } from '../../lib/messaging/outbox-relay.js'
 import type { ProviderResult } from '../processor.js'
 import type { PagosDb, PagosProcesadosTable } from './schema.js'
 import { sql, type Selectable } from 'kysely'
-import { dialectOf } from '../../lib/storage/db.js'
 import { batchPerTurn } from '../../lib/storage/turn-batch.js'
+import { sqliteStatements } from '../../lib/storage/sqlite.js'
+import { registradoEnSqlite, registrarEnSqlite } from './sqlite-hot.js'
 
 function toPagoProcesado (row: Selectable<PagosProcesadosTable>): PagoProcesado {
   return {
@@ -39,7 +40,6 @@ export interface ProcesadosFilter {
  * after a commit that wrote a message; `transact` is the database's group commit.
  */
 export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transact = createTransact(db)) {
-  const oneStatement = dialectOf(db) === 'postgres'
   /**
    * PostgreSQL: what record's transaction does, for the results recorded in
    * one turn together, as one statement (one round trip, no BEGIN/COMMIT):
@@ -81,9 +81,11 @@ export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transa
     const found = new Set(rows.map((r) => r.id))
     return ids.map((id) => found.has(id))
   })
-  const isRecorded = async (pagoId: string): Promise<boolean> => oneStatement
-    ? await recordedInOneStatement(pagoId)
-    : (await db.selectFrom('pagos').select('id').where('id', '=', pagoId).executeTakeFirst()) !== undefined
+  // SQLite: hand-written statements (sqlite-hot.ts).
+  const hot = sqliteStatements(db)
+  const isRecorded = async (pagoId: string): Promise<boolean> => hot !== undefined
+    ? registradoEnSqlite(hot, pagoId)
+    : await recordedInOneStatement(pagoId)
   return {
     /** Whether pagos has recorded a result for `pagoId`. */
     isRecorded,
@@ -92,37 +94,13 @@ export function createProcesadosStore (db: PagosDb, onOutbox: () => void, transa
      * Records the result and its `pago.procesado` in one transaction, once per
      * payment id: a copy of the request that raced past `republish`'s check inserts
      * nothing and publishes nothing. On PostgreSQL one statement for all the
-     * results recorded in one turn.
+     * results recorded in one turn; on SQLite two hand-written statements in
+     * a unit of the group commit.
      */
     async record (s: PagoSolicitadoV1, r: ProviderResult, correlationId: string | null, recibidoEn: string): Promise<boolean> {
-      const inserted = oneStatement
-        ? await recordInOneStatement({ s, r, correlationId, recibidoEn })
-        : await transact(async (trx) => {
-          const procesadoEn = new Date().toISOString()
-          const res = await trx.insertInto('pagos').values({
-            id: s.pagoId,
-            usuario_id: s.usuarioId,
-            monto_centimos: s.montoCentimos,
-            concepto: s.concepto,
-            estado: r.estado,
-            motivo: r.motivo,
-            correlation_id: correlationId,
-            recibido_en: recibidoEn,
-            procesado_en: procesadoEn
-          }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst()
-          if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false
-          await trx.insertInto('outbox').values(outboxRow('pago.procesado', {
-            tipo: 'pago.procesado',
-            version: 1,
-            pagoId: s.pagoId,
-            usuarioId: s.usuarioId,
-            montoCentimos: s.montoCentimos,
-            estado: r.estado,
-            motivo: r.motivo,
-            procesadoEn
-          }, { messageId: s.pagoId, correlationId })).execute()
-          return true
-        })
+      const inserted = hot !== undefined
+        ? await transact(async () => registrarEnSqlite(hot, s, r, correlationId, recibidoEn))
+        : await recordInOneStatement({ s, r, correlationId, recibidoEn })
       if (inserted) onOutbox()
       return inserted
     },

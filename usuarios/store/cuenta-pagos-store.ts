@@ -9,6 +9,8 @@ import { fingerprint, idempotent, type KeyReused, type Replayed } from './idempo
 import { appendMovimiento } from './movimientos.js'
 import { batchPerTurn } from '../../lib/storage/turn-batch.js'
 import { applyPagoProcesadoInOneStatement, completarPagosInOneStatement, pagarBatch } from './one-statement.js'
+import { sqliteStatements } from '../../lib/storage/sqlite.js'
+import { completarEnSqlite, debitarEnSqlite } from './sqlite-hot.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
 import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
@@ -44,6 +46,8 @@ export interface PagosPage { pagos: PagoUsuario[], total: number }
 export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, transact = createTransact(db)) {
   // PostgreSQL: the common case of each step goes in batches of one turn (one-statement.ts).
   const oneStatement = dialectOf(db) === 'postgres'
+  // SQLite: the common case of each step as hand-written statements, inside the transaction (sqlite-hot.ts).
+  const hot = sqliteStatements(db)
   // The `completado` results of one turn complete their payments in one statement.
   const debitar = batchPerTurn(async (ds: PagoRequest[]) => await pagarBatch(db, ds))
   const completar = batchPerTurn(async (ms: PagoProcesadoV1[]) => await completarPagosInOneStatement(db, ms))
@@ -67,7 +71,9 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * the payments without a key of one turn are one statement
      * (one-statement.ts pagarBatch), and only a
      * payment it did not debit goes on to the transaction (which says why,
-     * or debits it if it fits on its own).
+     * or debits it if it fits on its own). On SQLite the debit and its rows
+     * are hand-written statements (sqlite-hot.ts); the Kysely statements
+     * below then run only to say why a payment was not debited.
      */
     async pagar (s: PagoRequest): Promise<PagarOutcome> {
       if (oneStatement && s.idempotencyKey === undefined) {
@@ -81,6 +87,8 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
       // A SHA-256 per payment only when there is a key to compare it with.
       const requestFingerprint = key === undefined ? '' : fingerprint({ montoCentimos: s.montoCentimos, concepto: s.concepto })
       const outcome = await idempotent(transact, key, requestFingerprint, async (trx): Promise<Accepted | InsufficientFunds | UsuarioNotFound> => {
+        const debited = hot === undefined ? undefined : debitarEnSqlite(hot, s)
+        if (debited !== undefined) return debited
         const usuario = await trx.updateTable('usuarios')
           .set((eb) => ({ saldo_centimos: eb('saldo_centimos', '-', centimosSql(s.montoCentimos)) }))
           .where('id', '=', s.usuarioId).where('saldo_centimos', '>=', centimosSql(s.montoCentimos))
@@ -121,11 +129,14 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
      * for one payment see each other's outcome rather than a stale `pendiente`;
      * there the common case (a `pendiente` payment that matches) is one
      * statement (for all the `completado` results of one turn together), and only a message it did not apply goes on to the
-     * transaction, which tells a duplicate from a refusal.
+     * transaction, which tells a duplicate from a refusal. On SQLite a
+     * `completado` that matches is one hand-written statement inside the
+     * transaction (sqlite-hot.ts).
      */
     async applyPagoProcesado (m: PagoProcesadoV1): Promise<ApplyOutcome> {
       if (oneStatement && await (m.estado === 'completado' ? completar(m) : applyPagoProcesadoInOneStatement(db, m))) return { kind: 'applied' }
       return await transact(async (trx): Promise<ApplyOutcome> => {
+        if (hot !== undefined && m.estado === 'completado' && completarEnSqlite(hot, m)) return { kind: 'applied' }
         const pago = await trx.selectFrom('pagos').selectAll().where('id', '=', m.pagoId)
           .$if(hasRowLocks(trx), (q) => q.forUpdate()).executeTakeFirst()
         if (pago === undefined) return { kind: 'refused', reason: `pago ${m.pagoId} desconocido` }
