@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely'
-import type { OutboxClaim, OutboxDatabase } from '../messaging/outbox-relay.js'
+import type { Kysely, Selectable } from 'kysely'
+import type { OutboxClaim, OutboxDatabase, OutboxTable } from '../messaging/outbox-relay.js'
 import { dialectOf } from './db.js'
+import { sqliteStatements } from './sqlite.js'
 import type { Transact } from './group-commit.js'
 
 /*
@@ -11,25 +12,47 @@ import type { Transact } from './group-commit.js'
 
 /**
  * SQLite, one relay per database file: read, publish, delete. Given the
- * service's group commit, the delete joins the writes of that turn instead
- * of paying an fsync of its own.
+ * service's group commit, the read and the delete are hand-written
+ * statements (lib/storage/sqlite.ts) in units of it: the read sees only what
+ * commits with or before it (a unit's result is handed back after its
+ * group's COMMIT), and the delete joins the writes of that turn instead of
+ * paying an fsync of its own. Without one (tests), Kysely queries on `db`.
  */
 function claimInOrder (transact: Transact<OutboxDatabase> | undefined): OutboxClaim {
   return async (db, batch, publish) => {
-    const rows = await db.selectFrom('outbox').selectAll().orderBy('id').limit(batch).execute()
+    const { read, remove } = sqliteSteps(db, transact)
+    const rows = await read(batch)
     if (rows.length === 0) return 0
     await publish(rows)
     // The rows read are exactly the ids from the first to the last: ids only
     // grow (AUTOINCREMENT) and this relay is the file's only reader, so no
     // other row can lie in between. A range is also one SQL text, where
     // `IN (?, ?, …)` made one prepared statement per batch size.
-    const [first, last] = [rows[0]!.id, rows.at(-1)!.id]
-    const remove = async (q: Kysely<OutboxDatabase>): Promise<unknown> => await q.deleteFrom('outbox').where('id', '>=', first).where('id', '<=', last).execute()
-    if (transact === undefined) await remove(db)
-    else await transact(remove)
+    await remove(rows[0]!.id, rows.at(-1)!.id)
     return rows.length
   }
 }
+
+/** claimInOrder's read (the first `batch` rows in id order) and delete (ids `first` to `last`, both included). */
+function sqliteSteps (db: Kysely<OutboxDatabase>, transact: Transact<OutboxDatabase> | undefined): {
+  read: (batch: number) => Promise<Array<Selectable<OutboxTable>>>
+  remove: (first: number, last: number) => Promise<unknown>
+} {
+  const st = sqliteStatements(db)
+  if (transact !== undefined && st !== undefined) {
+    return {
+      read: async (batch) => await transact(async () => st.statement(SELECT_BATCH).all(batch) as Array<Selectable<OutboxTable>>),
+      remove: async (first, last) => await transact(async () => st.statement(DELETE_RANGE).run(first, last))
+    }
+  }
+  return {
+    read: async (batch) => await db.selectFrom('outbox').selectAll().orderBy('id').limit(batch).execute(),
+    remove: async (first, last) => await db.deleteFrom('outbox').where('id', '>=', first).where('id', '<=', last).execute()
+  }
+}
+
+const SELECT_BATCH = 'select id, tipo, message_id, correlation_id, payload, creado_en from outbox order by id limit ?'
+const DELETE_RANGE = 'delete from outbox where id >= ? and id <= ?'
 
 /**
  * PostgreSQL: several relays (one per instance) share the table. Each takes
