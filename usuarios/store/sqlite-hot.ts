@@ -4,7 +4,7 @@ import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import type { SqliteStatements } from '../../lib/storage/sqlite.js'
 import type { Accepted } from './outcomes.js'
 import type { CuentaPagosTable, UsuariosTable } from './schema.js'
-import type { PagoRequest } from './cuenta-pagos-store.js'
+import type { Debito } from './one-statement.js'
 import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
 
 /*
@@ -39,7 +39,7 @@ const COMPLETAR = `update pagos set estado = 'completado', motivo = ?, actualiza
  * no row (no such usuario, or a saldo that does not cover it): nothing was
  * written. Must run inside a unit of work of the group commit.
  */
-export function debitarEnSqlite (st: SqliteStatements, s: PagoRequest): Accepted | undefined {
+export function debitarEnSqlite (st: SqliteStatements, s: Debito): Accepted | undefined {
   const usuario = st.statement(DEBITAR).get(s.montoCentimos, s.usuarioId, s.montoCentimos) as Selectable<UsuariosTable> | undefined
   if (usuario === undefined) return undefined
   const now = new Date().toISOString()
