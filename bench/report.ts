@@ -68,6 +68,14 @@ const pct = (n: number): string => `${n.toFixed(0)}%`
 
 type Row = [string, string, string]
 
+const totalMs = (ms: Record<string, number>): number => Object.values(ms).reduce((a, b) => a + b, 0)
+
+/** RabbitMQ's CPU ms per payment ÷ every process's (bench, services, gateway, RabbitMQ); undefined without a RabbitMQ figure. */
+export function rabbitmqShare (ms: Record<string, number>): number | undefined {
+  const total = totalMs(ms)
+  return ms.rabbitmq === undefined || total === 0 ? undefined : ms.rabbitmq / total
+}
+
 function cpuPerUnit (ms: Record<string, number>): string {
   return Object.entries(ms).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v >= 10 ? f0(v) : f1(v)}`).join(', ') + ' ms'
 }
@@ -139,7 +147,11 @@ export function sections (r: BenchResult): Array<{ title: string, rows: Row[] }>
       })
     }
     if (r.payments.ratioToBroker !== null) {
-      out.push({ title: 'Payments vs broker', rows: [['completed/s ÷ (raw msg/s ÷ 2)', f2(r.payments.ratioToBroker), 'saturation completed/s during load ÷ half the raw loop\'s msg/s (a payment is two messages); target ≥ 0.5']] })
+      const rows: Row[] = [['completed/s ÷ (raw msg/s ÷ 2)', f2(r.payments.ratioToBroker), 'saturation completed/s during load ÷ half the raw loop\'s msg/s (a payment is two messages); target ≥ 0.4 (issue 16), the compass aims at 0.5']]
+      const sat = r.payments.phases.find((p) => p.offeredRate === null)
+      const share = sat === undefined ? undefined : rabbitmqShare(sat.cpuMsPerPayment)
+      if (share !== undefined) rows.push(['RabbitMQ\'s share of the CPU per payment', `${pct(100 * share)} (${f2(sat!.cpuMsPerPayment.rabbitmq!)} of ${f2(totalMs(sat!.cpuMsPerPayment))} ms)`, 'at saturation: the broker\'s own work for two persistent, confirmed messages on quorum queues, not ours to cut; the rest is the services, the gateway and the load generator'])
+      out.push({ title: 'Payments vs broker', rows })
     }
   }
   const m = r.memory

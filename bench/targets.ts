@@ -1,6 +1,6 @@
 import type { BenchResult, TargetCheck } from './report.js'
 
-/** Issue 7's targets (issue 16's for the gateway) against this run's figures; null where the run did not measure it. */
+/** Issue 7's targets, with issue 16's for the gateway and the payments ratio, against this run's figures; null where the run did not measure it. */
 export function checkTargets (r: BenchResult): TargetCheck[] {
   const out: TargetCheck[] = []
   /** Higher is better: measured ÷ required. */
@@ -11,12 +11,12 @@ export function checkTargets (r: BenchResult): TargetCheck[] {
   if (sat !== undefined && r.broker !== undefined && r.payments?.ratioToBroker != null) {
     const ratio = r.payments.ratioToBroker
     out.push({
-      target: 'completed/s ≥ 0.5 × (raw msg/s ÷ 2)',
+      target: 'completed/s ≥ 0.4 × (raw msg/s ÷ 2)',
       measured: `${Math.round(sat.completedPerSecDuringLoad)}/s vs raw ${Math.round(r.broker.messagesPerSec)} msg/s → ratio ${ratio.toFixed(2)}`,
-      met: ratio >= 0.5,
-      margin: `${atLeast(ratio / 0.5)} (the target is ${Math.round(0.25 * r.broker.messagesPerSec)}/s)`
+      met: ratio >= 0.4,
+      margin: `${atLeast(ratio / 0.4)} (the target is ${Math.round(0.2 * r.broker.messagesPerSec)}/s; the compass, 0.5, ${Math.round(0.25 * r.broker.messagesPerSec)}/s)`
     })
-  } else out.push({ target: 'completed/s ≥ 0.5 × (raw msg/s ÷ 2)', measured: 'needs the broker and payments phases', met: null, margin: '' })
+  } else out.push({ target: 'completed/s ≥ 0.4 × (raw msg/s ÷ 2)', measured: 'needs the broker and payments phases', met: null, margin: '' })
   if (r.http !== undefined) {
     const ratio = r.http.gatewayVsNodeHttpProxy
     out.push({ target: 'gateway req/s ≥ 1.0 × node-http-proxy', measured: `ratio ${ratio.toFixed(2)}`, met: ratio >= 1, margin: atLeast(ratio) })
