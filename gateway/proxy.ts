@@ -5,6 +5,7 @@ import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { addBufferingParser, BufferedBody, type BufferingOptions } from './buffered-body.js'
 import { InvalidPathError, upstreamError } from './errors.js'
 import { CLIENT_SOCKET, createFailoverDispatcher } from './failover.js'
+import { sendUpstreamAnswer, type FastifyReply, type UpstreamAnswer } from './upstream-answer.js'
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
 
@@ -39,6 +40,10 @@ export function createUpstream (service: string, urls: string, cooldownMs: numbe
  */
 export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number, buffering: BufferingOptions): void {
   const prefix = `/${upstream.service}`
+  const answerError = (reply: FastifyReply, error: Error): void => {
+    const err = upstreamError(upstream.service, error)
+    void reply.code(err.statusCode).send({ error: err.message, code: err.code })
+  }
   app.register(async (scope) => {
     // createHttpApp's JSON parser is replaced by one that reads any body whole, unparsed.
     scope.removeAllContentTypeParsers()
@@ -101,10 +106,8 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           if (req !== undefined) headers['x-request-id'] = req.id
           return headers
         },
-        onError: (reply, { error }) => {
-          const err = upstreamError(upstream.service, error)
-          reply.code(err.statusCode).send({ error: err.message, code: err.code })
-        }
+        onResponse: (_req, reply, res) => { sendUpstreamAnswer(reply, res as unknown as UpstreamAnswer, answerError) },
+        onError: (reply, { error }) => { answerError(reply, error) }
       }
     })
   })
