@@ -72,6 +72,10 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       destroyAgent: true,
       // The body parser is ours (addBufferingParser), not http-proxy's pass-through one.
       proxyPayloads: false,
+      // http-proxy's default returns the reply, a thenable: Fastify then waits
+      // for the response's end through reply.then(), an end-of-stream watcher
+      // and its listeners per request. reply-from answers by itself.
+      handler: (_req, reply, dest, options) => { reply.from(dest, options) },
       undici: createFailoverDispatcher({
         balancer: upstream.balancer,
         connections: 128,
