@@ -17,6 +17,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', '
  */
 const REQUEST_HOP_BY_HOP: ReadonlySet<string> = new Set(['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'content-length'])
 
+const KEEP_ALIVE = /^\s*keep-alive\s*$/i
+
 /** Whether a request header stays behind: hop-by-hop, or `Proxy-*` (which is for the gateway, never the service). */
 const staysBehind = (name: string): boolean => REQUEST_HOP_BY_HOP.has(name) || name.startsWith('proxy-')
 
@@ -53,6 +55,11 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       // included); anything else is the `{}` createHttpApp puts in place of a
       // missing body, which reply-from would try to send.
       req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new BufferedBody(req.body) : undefined
+      // A plain `Connection: keep-alive` (autocannon, browsers) names no other
+      // header: cleared here, it is left out as reply-from would, without the
+      // `delete` that turns reply-from's copy of the headers into a slow
+      // dictionary object. Node took what it needed from it when parsing.
+      if (req.headers.connection !== undefined && KEEP_ALIVE.test(req.headers.connection)) req.headers.connection = undefined
       done()
     })
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
