@@ -215,7 +215,7 @@ try {
   // A last look: nothing left behind.
   const [u, p] = await Promise.all([getJson(`${sys.usuarios.url}/health/ready`), getJson(`${sys.pagos.url}/health/ready`)])
   notes.push(`At the end: usuarios outbox ${String(u.outboxPendientes)}, dead letters ${String(u.deadLetter)}; pagos outbox ${String(p.outboxPendientes)}, dead letters ${String(p.deadLetter)}; ${accepted} payments accepted in the whole run.`)
-  notes.push('The services run as deployed (`node --max-semi-space-size=8`, see deploy/lib.sh) plus `--expose-gc --require bench/probe.cjs`: a 10 ms event-loop delay sampler, and a full GC on the bench\'s request at memory checkpoints (nothing else changes; `--probe` adds SQLite statement timing).')
+  notes.push('The services run as deployed (`node --max-semi-space-size=8`, the gateway 16; see node_flags in deploy/lib.sh) plus `--expose-gc --require bench/probe.cjs`: a 10 ms event-loop delay sampler, and a full GC on the bench\'s request at memory checkpoints (nothing else changes; `--probe` adds SQLite statement timing).')
   notes.push(`The load generator (autocannon) and the raw broker loop run in this bench process, single-threaded, on the same ${result.machine.cores} cores as the three services and RabbitMQ; each CPU line gives every process's share in % of one core (200% = the whole machine). Bench process CPU over the run: ${(process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6).toFixed(1)} s.`)
 
   log('stopping the services')

@@ -106,8 +106,8 @@ export async function startBenchSystem (opts: SystemOptions): Promise<BenchSyste
   }
   const execArgv = (name: ServiceName): string[] => [
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]),
-    // As deployed (NODE_FLAGS in deploy/lib.sh, ExecStart in the systemd units).
-    '--max-semi-space-size=8',
+    // As deployed (node_flags in deploy/lib.sh, ExecStart in the systemd units).
+    `--max-semi-space-size=${name === 'gateway' ? 16 : 8}`,
     '--expose-gc',
     '--require', join(ROOT, 'bench', 'probe.cjs')
   ]

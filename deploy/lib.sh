@@ -17,10 +17,21 @@
 #   APT_LOG          where apt-get's output goes when a missing package is
 #                    installed (default: $LOG_DIR/apt-get.log)
 
-# V8 flags for every service, as in deploy/systemd/*.service: a young
-# generation of 2 x 8 MB instead of Node's 2 x 16 MB. Measured with npm run
-# bench: RSS at the end of a run about 16 MB lower per service.
-NODE_FLAGS=(--max-semi-space-size=8)
+# V8 flags per service, as in deploy/systemd/*.service (and bench/services.ts).
+# usuarios and pagos: a young generation of 2 x 8 MB instead of Node's
+# 2 x 16 MB; measured with npm run bench, RSS at the end of a run about 16 MB
+# lower per service. The gateway keeps Node's 2 x 16 MB: every proxied request
+# allocates and almost nothing outlives it, so a larger young generation means
+# fewer scavenges for the same garbage (issue 16: 4-9 % less CPU per proxied
+# GET against a trivial upstream; RSS at the end of npm run bench still under
+# 150 MB, see bench/FINDINGS.md).
+# node_flags SVC: the flags, one per line (mapfile -t flags < <(node_flags "$svc")).
+node_flags() {
+  case "$1" in
+    gateway) echo --max-semi-space-size=16 ;;
+    *) echo --max-semi-space-size=8 ;;
+  esac
+}
 
 # The services in start order; stop order is the reverse of the gateway first.
 SERVICES=(usuarios pagos gateway)

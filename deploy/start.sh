@@ -85,7 +85,8 @@ command -v setsid >/dev/null 2>&1 && launcher=(setsid)
 for svc in "${SERVICES[@]}"; do
   log_info "Starting $svc on port $(service_port "$svc")..."
   remember_log_sizes "$svc"
-  "${launcher[@]}" node "${NODE_FLAGS[@]}" "dist/$svc/server.js" </dev/null &
+  mapfile -t flags < <(node_flags "$svc")
+  "${launcher[@]}" node "${flags[@]}" "dist/$svc/server.js" </dev/null &
   PIDS[$svc]=$!
 done
 

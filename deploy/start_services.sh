@@ -52,7 +52,8 @@ for svc in "${SERVICES[@]}"; do
   # setsid: its own session, so a Ctrl-C in this terminal doesn't reach it.
   launcher=(nohup)
   command -v setsid >/dev/null 2>&1 && launcher=(setsid nohup)
-  "${launcher[@]}" node "${NODE_FLAGS[@]}" "dist/$svc/server.js" </dev/null >>"$LOG_DIR/$svc.out" 2>&1 &
+  mapfile -t flags < <(node_flags "$svc")
+  "${launcher[@]}" node "${flags[@]}" "dist/$svc/server.js" </dev/null >>"$LOG_DIR/$svc.out" 2>&1 &
   echo "$!" >"$(pid_file "$svc")"
 done
 

@@ -1,6 +1,9 @@
-import { Agent, type Dispatcher } from 'undici'
+import type { Duplex } from 'node:stream'
+import { Agent, Dispatcher, errors } from 'undici'
 import type { Balancer } from './balancer.js'
 import { ClientGoneError, NOT_CONNECTED, QueueTimeoutError } from './errors.js'
+
+const { InvalidArgumentError } = errors
 
 export interface FailoverOptions {
   balancer: Balancer
@@ -41,95 +44,164 @@ export function createFailoverDispatcher (opts: FailoverOptions): Dispatcher {
     bodyTimeout: opts.timeoutMs,
     connect: { timeout: opts.connectTimeoutMs }
   })
-  const { balancer, timeoutMs } = opts
-  // Parsed once: `new URL()` per request showed in the profile.
-  const hosts = new Map(balancer.instances.map((i) => [i.origin, new URL(i.origin).host]))
-  const hostOf = (origin: string): string => hosts.get(origin) ?? new URL(origin).host
-  return agent.compose((dispatch) => (dispatchOpts, handler) => {
-    const client = (dispatchOpts.headers as { [CLIENT_SOCKET]?: { readonly destroyed: boolean } } | null | undefined)?.[CLIENT_SOCKET]
-    // Made only when an instance could not be reached (most requests never need it).
-    let tried: Set<string> | undefined
-    // The proxy's handler has been given the start of the request, or its end (an error).
-    let handedOver = false
-    let gaveUp: Error | undefined
-    let queueTimer: NodeJS.Timeout | undefined
-    const settle = (): void => {
-      if (queueTimer !== undefined) clearTimeout(queueTimer)
-      queueTimer = undefined
-    }
-    const attempt = (origin: string): boolean => {
-      let started = false
-      const host = hostOf(origin)
-      // reply-from already set the Host of the instance it picked: the first attempt goes as it is.
-      const given = dispatchOpts.headers as Record<string, unknown> | null | undefined
-      const sameHost = String(dispatchOpts.origin) === origin && given?.host === host && given.Host === undefined
-      return dispatch(sameHost ? dispatchOpts : { ...dispatchOpts, origin, headers: withHost(dispatchOpts.headers, host) }, {
-        onRequestStart (controller, context) {
-          // Thrown, not controller.abort(): undici then drops the request
-          // before writing it and keeps the connection, where abort() would
-          // also close a healthy pooled connection.
-          if (gaveUp !== undefined) throw gaveUp
-          if (client?.destroyed === true) throw new ClientGoneError()
-          started = true
-          handedOver = true
-          settle()
-          handler.onRequestStart?.(controller, context)
-        },
-        onRequestUpgrade (controller, statusCode, headers, socket) {
-          handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
-        },
-        onResponseStart (controller, statusCode, headers, statusMessage) {
-          balancer.markUp(origin)
-          handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
-        },
-        onResponseData (controller, chunk) {
-          handler.onResponseData?.(controller, chunk)
-        },
-        onResponseEnd (controller, trailers) {
-          handler.onResponseEnd?.(controller, trailers)
-        },
-        onResponseError (controller, err) {
-          // Already answered 504 when the queue timer fired.
-          if (gaveUp !== undefined) return
-          const code = (err as { code?: string }).code
-          if (!started && code !== undefined && NOT_CONNECTED.has(code)) {
-            balancer.markDown(origin)
-            tried ??= new Set()
-            tried.add(origin)
-            const next = balancer.pick(tried)
-            if (next !== undefined) {
-              attempt(next.origin)
-              return
-            }
-          }
-          settle()
-          handedOver = true
-          handler.onResponseError?.(controller, err)
-        }
-      })
-    }
-    const accepted = attempt(String(dispatchOpts.origin))
+  return new FailoverDispatcher(agent, opts.balancer, opts.timeoutMs)
+}
+
+/**
+ * A Dispatcher of its own around the Agent rather than `agent.compose()`: a
+ * composed interceptor speaks undici's newer handler interface, so every
+ * answer's headers went raw → object → raw (a Buffer per name and value) →
+ * object again between undici's request() and the pool, and every property of
+ * the composed dispatcher was read through a Proxy. Here the request() handler
+ * and the pool talk the same (classic) interface, through one object per
+ * request (bench/FINDINGS.md, issue 16).
+ */
+class FailoverDispatcher extends Dispatcher {
+  private readonly hosts: Map<string, string>
+
+  constructor (private readonly agent: Agent, readonly balancer: Balancer, readonly timeoutMs: number) {
+    super()
+    // Parsed once: `new URL()` per request showed in the profile.
+    this.hosts = new Map(balancer.instances.map((i) => [i.origin, new URL(i.origin).host]))
+  }
+
+  hostOf (origin: string): string {
+    return this.hosts.get(origin) ?? new URL(origin).host
+  }
+
+  /** Each instance's connections go through the Agent; the Agent is the one to dispatch on. */
+  send (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.agent.dispatch(opts, handler)
+  }
+
+  override dispatch (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // undici's request() (reply-from's way in) gives a classic handler; one with only the newer interface would get no callbacks.
+    if (typeof handler.onConnect !== 'function') throw new InvalidArgumentError('the gateway\'s dispatcher takes handlers with onConnect/onHeaders/onData/onComplete/onError')
+    return new FailoverRequest(this, opts, handler).start()
+  }
+
+  override close (...args: unknown[]): never {
+    return (this.agent.close as (...a: unknown[]) => never)(...args)
+  }
+
+  override destroy (...args: unknown[]): never {
+    return (this.agent.destroy as (...a: unknown[]) => never)(...args)
+  }
+}
+
+/**
+ * One proxied request: it is undici's handler for each attempt (an instance
+ * that could not be reached is tried no more), and hands everything on to the
+ * request() handler it was given.
+ */
+class FailoverRequest implements Dispatcher.DispatchHandler {
+  private readonly client: { readonly destroyed: boolean } | undefined
+  /** Made only when an instance could not be reached (most requests never need it). */
+  private tried: Set<string> | undefined
+  /** The instance of the current attempt. */
+  private origin = ''
+  /** The current attempt was handed to a connection (its start reached the proxy's handler). */
+  private started = false
+  /** The proxy's handler has been given the start of the request, or its end (an error). */
+  private handedOver = false
+  private gaveUp: Error | undefined
+  private queueTimer: NodeJS.Timeout | undefined
+
+  constructor (
+    private readonly via: FailoverDispatcher,
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly handler: Dispatcher.DispatchHandler
+  ) {
+    this.client = (opts.headers as { [CLIENT_SOCKET]?: { readonly destroyed: boolean } } | null | undefined)?.[CLIENT_SOCKET]
+  }
+
+  start (): boolean {
+    const accepted = this.attempt(String(this.opts.origin))
     // A GET on a free connection was written within dispatch() and needs no
     // timer; any other request has one until it starts.
-    if (!handedOver && timeoutMs > 0) {
-      queueTimer = setTimeout(() => {
-        queueTimer = undefined
-        gaveUp = new QueueTimeoutError(timeoutMs)
-        handler.onResponseError?.(GIVEN_UP, gaveUp)
+    const timeoutMs = this.via.timeoutMs
+    if (!this.handedOver && timeoutMs > 0) {
+      this.queueTimer = setTimeout(() => {
+        this.queueTimer = undefined
+        this.gaveUp = new QueueTimeoutError(timeoutMs)
+        this.handler.onError?.(this.gaveUp)
       }, timeoutMs)
     }
     return accepted
-  })
-}
+  }
 
-/** What the proxy gets with a request given up before it was sent: nothing is left to pause or abort. */
-const GIVEN_UP: Dispatcher.DispatchController = {
-  aborted: true,
-  paused: false,
-  reason: null,
-  abort () {},
-  pause () {},
-  resume () {}
+  private settle (): void {
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer)
+    this.queueTimer = undefined
+  }
+
+  private attempt (origin: string): boolean {
+    this.started = false
+    this.origin = origin
+    const host = this.via.hostOf(origin)
+    const opts = this.opts
+    // reply-from already set the Host of the instance it picked: the first attempt goes as it is.
+    const given = opts.headers as Record<string, unknown> | null | undefined
+    const sameHost = String(opts.origin) === origin && given?.host === host && given.Host === undefined
+    return this.via.send(sameHost ? opts : { ...opts, origin, headers: withHost(opts.headers, host) }, this)
+  }
+
+  onConnect (abort: (err?: Error) => void, context?: unknown): void {
+    // Thrown, not abort(): undici then drops the request before writing it
+    // and keeps the connection, where abort() would also close a healthy
+    // pooled connection.
+    if (this.gaveUp !== undefined) throw this.gaveUp
+    if (this.client?.destroyed === true) throw new ClientGoneError()
+    this.started = true
+    this.handedOver = true
+    this.settle()
+    ;(this.handler.onConnect as (abort: (err?: Error) => void, context?: unknown) => void)(abort, context)
+  }
+
+  onResponseStarted (): void {
+    this.handler.onResponseStarted?.()
+  }
+
+  onHeaders (statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    this.via.balancer.markUp(this.origin)
+    return this.handler.onHeaders?.(statusCode, headers, resume, statusText) ?? true
+  }
+
+  onData (chunk: Buffer): boolean {
+    return this.handler.onData?.(chunk) ?? true
+  }
+
+  onComplete (trailers: string[] | null): void {
+    this.handler.onComplete?.(trailers)
+  }
+
+  onUpgrade (statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this.handler.onUpgrade?.(statusCode, headers, socket)
+  }
+
+  onBodySent (chunkSize: number, totalBytesSent: number): void {
+    this.handler.onBodySent?.(chunkSize, totalBytesSent)
+  }
+
+  onError (err: Error): void {
+    // Already answered 504 when the queue timer fired.
+    if (this.gaveUp !== undefined) return
+    const code = (err as { code?: string }).code
+    if (!this.started && code !== undefined && NOT_CONNECTED.has(code)) {
+      const balancer = this.via.balancer
+      balancer.markDown(this.origin)
+      this.tried ??= new Set()
+      this.tried.add(this.origin)
+      const next = balancer.pick(this.tried)
+      if (next !== undefined) {
+        this.attempt(next.origin)
+        return
+      }
+    }
+    this.settle()
+    this.handedOver = true
+    this.handler.onError?.(err)
+  }
 }
 
 /** The Host header names the instance the request goes to. */

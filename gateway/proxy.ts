@@ -5,6 +5,7 @@ import { createBalancer, parseUpstreamList, type Balancer } from './balancer.js'
 import { addBufferingParser, BufferedBody, type BufferingOptions } from './buffered-body.js'
 import { InvalidPathError, upstreamError } from './errors.js'
 import { CLIENT_SOCKET, createFailoverDispatcher } from './failover.js'
+import { sendUpstreamAnswer, type FastifyReply, type UpstreamAnswer } from './upstream-answer.js'
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'trailer']
 
@@ -15,6 +16,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', '
  * reply-from already drops `Connection` and the headers it names.
  */
 const REQUEST_HOP_BY_HOP: ReadonlySet<string> = new Set(['keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'expect', 'content-length'])
+
+const KEEP_ALIVE = /^\s*keep-alive\s*$/i
 
 /** Whether a request header stays behind: hop-by-hop, or `Proxy-*` (which is for the gateway, never the service). */
 const staysBehind = (name: string): boolean => REQUEST_HOP_BY_HOP.has(name) || name.startsWith('proxy-')
@@ -39,6 +42,10 @@ export function createUpstream (service: string, urls: string, cooldownMs: numbe
  */
 export function registerUpstream (app: App, upstream: Upstream, timeoutMs: number, buffering: BufferingOptions): void {
   const prefix = `/${upstream.service}`
+  const answerError = (reply: FastifyReply, error: Error): void => {
+    const err = upstreamError(upstream.service, error)
+    void reply.code(err.statusCode).send({ error: err.message, code: err.code })
+  }
   app.register(async (scope) => {
     // createHttpApp's JSON parser is replaced by one that reads any body whole, unparsed.
     scope.removeAllContentTypeParsers()
@@ -48,6 +55,11 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       // included); anything else is the `{}` createHttpApp puts in place of a
       // missing body, which reply-from would try to send.
       req.body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new BufferedBody(req.body) : undefined
+      // A plain `Connection: keep-alive` (autocannon, browsers) names no other
+      // header: cleared here, it is left out as reply-from would, without the
+      // `delete` that turns reply-from's copy of the headers into a slow
+      // dictionary object. Node took what it needed from it when parsing.
+      if (req.headers.connection !== undefined && KEEP_ALIVE.test(req.headers.connection)) req.headers.connection = undefined
       done()
     })
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -67,6 +79,10 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
       destroyAgent: true,
       // The body parser is ours (addBufferingParser), not http-proxy's pass-through one.
       proxyPayloads: false,
+      // http-proxy's default returns the reply, a thenable: Fastify then waits
+      // for the response's end through reply.then(), an end-of-stream watcher
+      // and its listeners per request. reply-from answers by itself.
+      handler: (_req, reply, dest, options) => { reply.from(dest, options) },
       undici: createFailoverDispatcher({
         balancer: upstream.balancer,
         connections: 128,
@@ -101,10 +117,8 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           if (req !== undefined) headers['x-request-id'] = req.id
           return headers
         },
-        onError: (reply, { error }) => {
-          const err = upstreamError(upstream.service, error)
-          reply.code(err.statusCode).send({ error: err.message, code: err.code })
-        }
+        onResponse: (_req, reply, res) => { sendUpstreamAnswer(reply, res as unknown as UpstreamAnswer, answerError) },
+        onError: (reply, { error }) => { answerError(reply, error) }
       }
     })
   })

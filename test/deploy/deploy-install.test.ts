@@ -157,7 +157,7 @@ t.test('deploy/install.sh into a fake root', { skip, timeout: 900_000 }, async (
   t.test('units and logrotate installed, enabled under the fake root', async (t) => {
     for (const svc of ['usuarios', 'pagos', 'gateway']) {
       const unit = read(`etc/systemd/system/pagos-${svc}.service`)
-      t.match(unit, new RegExp(`^ExecStart=${NODE} --max-semi-space-size=8 /opt/pagos/dist/${svc}/server\\.js$`, 'm'), `pagos-${svc}.service runs this node`)
+      t.match(unit, new RegExp(`^ExecStart=${NODE} --max-semi-space-size=${svc === 'gateway' ? 16 : 8} /opt/pagos/dist/${svc}/server\\.js$`, 'm'), `pagos-${svc}.service runs this node`)
       t.equal(readlinkSync(at(`etc/systemd/system/pagos.target.wants/pagos-${svc}.service`)), `/etc/systemd/system/pagos-${svc}.service`)
     }
     t.equal(readlinkSync(at('etc/systemd/system/multi-user.target.wants/pagos.target')), '/etc/systemd/system/pagos.target', 'started at boot')

@@ -37,7 +37,7 @@ t.test('each service runs its build, with its settings, restarts, and stops grac
   const shutdownMs = CommonEnv.SHUTDOWN_TIMEOUT_MS.default as number
   for (const svc of SERVICES) {
     const unit = `pagos-${svc}.service`
-    t.equal(value(unit, 'ExecStart'), `/usr/bin/node --max-semi-space-size=8 /opt/pagos/dist/${svc}/server.js`)
+    t.equal(value(unit, 'ExecStart'), `/usr/bin/node --max-semi-space-size=${svc === 'gateway' ? 16 : 8} /opt/pagos/dist/${svc}/server.js`)
     t.same(values(unit, 'EnvironmentFile'), ['/etc/pagos/common.env', `/etc/pagos/${svc}.env`])
     t.equal(value(unit, 'WorkingDirectory'), '/opt/pagos')
     t.equal(value(unit, 'Restart'), 'always')
