@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 /* What /proc says about a process and the machine: CPU time and memory. */
 
@@ -45,22 +45,40 @@ export function machineSeconds (): { busy: number, total: number } {
 
 /**
  * The local RabbitMQ node's Erlang VM (beam.smp): BENCH_RABBITMQ_PID, or the
- * oldest beam.smp whose command line does not live under /tmp (the chaos run
- * starts nodes of its own there).
+ * oldest beam.smp in this process's network namespace (the broker on
+ * 127.0.0.1; a RabbitMQ in a container, such as the deploy tests' systemd
+ * boot, is another namespace's) whose command line does not live under
+ * /tmp (the chaos run starts nodes of its own there).
  */
 export function findRabbitPid (): number | undefined {
   const fromEnv = Number(process.env.BENCH_RABBITMQ_PID)
   if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv
+  return rabbitCandidates()[0]
+}
+
+/** findRabbitPid's candidates, oldest (lowest pid) first. */
+export function rabbitCandidates (): number[] {
   const candidates: number[] = []
+  const ourNet = netNamespace('self')
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'beam.smp') continue
+      if (netNamespace(entry) !== ourNet) continue
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
       if (cmd.includes('rabbit') && !cmd.includes('/tmp/')) candidates.push(Number(entry))
     } catch { /* gone meanwhile */ }
   }
-  return candidates.sort((a, b) => a - b)[0]
+  return candidates.sort((a, b) => a - b)
+}
+
+/** The network namespace of /proc/<pid> (`net:[inode]`), undefined when it cannot be read. */
+function netNamespace (pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`)
+  } catch {
+    return undefined
+  }
 }
 
 /** Pressure stall totals (µs some task waited for CPU / for IO), undefined without PSI. */
