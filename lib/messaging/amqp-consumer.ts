@@ -9,6 +9,8 @@ import { settle, type RetryPolicy } from './retry-policy.js'
 
 export interface AmqpConsumersOptions {
   connection: Connection
+  /** amqp-connection.ts isConnected (not `connection.ready`: see there). */
+  isConnected: () => boolean
   publisher: CheckedPublisher
   topology: Topology
   declarations: Declarations
@@ -119,7 +121,7 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
       consumers.push(sub)
     },
     async deadLetterCount (consumer) {
-      if (connection.ready) {
+      if (opts.isConnected()) {
         try {
           const ok = await connection.queueDeclare({ queue: t.queues[consumer].deadLetterQueue, passive: true })
           lastDepth.set(consumer, ok.messageCount)
