@@ -35,6 +35,21 @@ function attemptsOf (msg: AsyncMessage): number {
 }
 
 /**
+ * The delivery's body as decodeAny takes it. rabbitmq-client has already
+ * parsed an application/json body: that value is handed over as it is
+ * instead of being stringified and parsed again (two JSON passes and a
+ * Buffer per delivery). A body the library left as bytes or text (another
+ * content type, or JSON that failed to parse or was itself a string) is
+ * turned into bytes by rawBody and parsed by decodeAny, as before. Handlers get that parsed
+ * object and never modify it, so the retry and dead-letter copies
+ * (rawBody(msg)) still carry what was delivered.
+ */
+function bodyOf (msg: AsyncMessage): unknown {
+  const { body } = msg
+  return msg.contentType === 'application/json' && typeof body !== 'string' && !Buffer.isBuffer(body) ? body : rawBody(msg)
+}
+
+/**
  * The work-queue consumers and their retry policy (retry-policy.ts): a
  * retry is a copy in the queue's `.retry` queue with a per-message TTL, a
  * dead letter a copy in its `.dlq` with the reason in REASON_HEADER; the
@@ -95,7 +110,7 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         // Whatever happens below is settled by publishing (retry or dead
         // letter) and then acking; if that publish fails the broker is away
         // and the nack returns the message to the queue.
-        const decoded = decodeAny(q.routingKeys, rawBody(msg))
+        const decoded = decodeAny(q.routingKeys, bodyOf(msg))
         if (!decoded.ok) {
           await deadLetter(q, q.routingKey, msg, decoded.reason, 'invalid')
           opts.metrics?.consumed(q.routingKey)
