@@ -36,32 +36,14 @@ export function createCheckedPublisher (connection: Connection, decl: Declaratio
     log.error({ messageId: msg.messageId, routingKey: msg.routingKey, replyText: msg.replyText }, 'message returned as unroutable')
     if (msg.messageId !== undefined) returned.add(msg.messageId)
   })
-  // RabbitMQ sends basic.return before the confirm, but rabbitmq-client
-  // emits it on a setImmediate scheduled when the return arrived, while the
-  // confirm resolves at once: a publish checks `returned` only from a
-  // setImmediate scheduled after its confirm resolved, which runs after the
-  // library's. One such wait serves every publish whose confirm resolved
-  // before it was scheduled (a relay batch's confirms arrive together): the
-  // wait is scheduled at the end of the tick that opened it (nextTick, after
-  // that tick's promise continuations), and a publish confirmed later opens
-  // the next one.
-  let open: Promise<void> | undefined
-  const afterReturns = async (): Promise<void> => {
-    if (open === undefined) {
-      open = new Promise<void>((resolve) => {
-        process.nextTick(() => {
-          open = undefined
-          setImmediate(resolve)
-        })
-      })
-    }
-    await open
-  }
   return {
     async send (envelope, body) {
       returned.delete(envelope.messageId)
       await publisher.send({ ...envelope, durable: true, mandatory: true }, body)
-      await afterReturns()
+      // RabbitMQ sends basic.return before the confirm, but rabbitmq-client
+      // emits it on a setImmediate while the confirm resolves at once: wait
+      // for that turn, or an unroutable publish would look confirmed.
+      await new Promise((resolve) => setImmediate(resolve))
       if (returned.delete(envelope.messageId)) throw new UnroutableError(`message ${envelope.messageId} was unroutable`)
     },
     close: async () => { await publisher.close() }
