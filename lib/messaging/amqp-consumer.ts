@@ -2,6 +2,7 @@ import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } fro
 import type { Logger } from 'pino'
 import { decodeAny, type MessageName } from '../../contracts/messages.js'
 import { type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
+import { batchAcks } from './amqp-ack-batching.js'
 import { rawBody, type CheckedPublisher } from './amqp-publisher.js'
 import type { Declarations } from './amqp-topology.js'
 import { ATTEMPTS_HEADER, REASON_HEADER, type BrokerMetrics, type DeadLetterCause, type Handler } from './delivery.js'
@@ -132,6 +133,9 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         return ConsumerStatus.ACK
       })
       sub.on('error', (err) => log.warn({ err, consumer }, 'consumer error'))
+      if (!batchAcks(sub, (err) => log.warn({ err, consumer }, 'acks not sent; the broker redelivers those messages'))) {
+        log.warn({ consumer }, 'rabbitmq-client changed: acks are sent one by one (lib/messaging/amqp-ack-batching.ts)')
+      }
       sub.on('ready', () => log.info({ queue: q.queue }, 'consuming'))
       consumers.push(sub)
     },
