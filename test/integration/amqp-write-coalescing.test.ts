@@ -102,12 +102,18 @@ t.test('with coalescing, the publishes and the acks of one tick leave in one wri
   await new Promise((resolve) => setImmediate(resolve))
   t.ok(acks.count() <= 2, `${acks.count()} writes for ${N} acks settled in one tick`)
 
-  // A new socket after a reconnection is coalesced too.
+  // A new socket after a reconnection is coalesced too. The window counts only
+  // the publishes: the consumer is set up again and the warm-up message is
+  // handled before it, and deliveries wait at the gate during it.
   const before = socketOf(amqp.connection)
+  const consuming = new Promise((resolve) => consumer.once('ready', resolve))
   before.destroy()
   await waitFor('reconnected', () => amqp.isConnected() && socketOf(amqp.connection) !== before)
+  await consuming
   // The publisher's first send on the new connection declares the topology again (a round trip per declaration).
   await publisher.send({ ...envelope(-2), exchange: tp.exchange, routingKey: 'pago.solicitado' }, Buffer.from('{}'))
+  await waitFor('warm-up handled', () => handled === 2 + N)
+  gate = new Promise<void>((resolve) => { release = resolve })
   const again = await publishTick(N)
   t.ok(again <= 2, `${again} writes for ${N} publishes in one tick after reconnecting`)
 })
