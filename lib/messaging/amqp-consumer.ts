@@ -2,6 +2,7 @@ import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } fro
 import type { Logger } from 'pino'
 import { decodeAny, type MessageName } from '../../contracts/messages.js'
 import { type ConsumerName, type QueueTopology, type Topology } from '../../contracts/topology.js'
+import { batchAcks } from './amqp-ack-batching.js'
 import { rawBody, type CheckedPublisher } from './amqp-publisher.js'
 import type { Declarations } from './amqp-topology.js'
 import { ATTEMPTS_HEADER, REASON_HEADER, type BrokerMetrics, type DeadLetterCause, type Handler } from './delivery.js'
@@ -9,6 +10,8 @@ import { settle, type RetryPolicy } from './retry-policy.js'
 
 export interface AmqpConsumersOptions {
   connection: Connection
+  /** amqp-connection.ts isConnected (not `connection.ready`: see there). */
+  isConnected: () => boolean
   publisher: CheckedPublisher
   topology: Topology
   declarations: Declarations
@@ -30,6 +33,21 @@ export interface AmqpConsumers {
 function attemptsOf (msg: AsyncMessage): number {
   const n = Number(msg.headers?.[ATTEMPTS_HEADER] ?? 0)
   return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
+
+/**
+ * The delivery's body as decodeAny takes it. rabbitmq-client has already
+ * parsed an application/json body: that value is handed over as it is
+ * instead of being stringified and parsed again (two JSON passes and a
+ * Buffer per delivery). A body the library left as bytes or text (another
+ * content type, or JSON that failed to parse or was itself a string) is
+ * turned into bytes by rawBody and parsed by decodeAny, as before. Handlers get that parsed
+ * object and never modify it, so the retry and dead-letter copies
+ * (rawBody(msg)) still carry what was delivered.
+ */
+function bodyOf (msg: AsyncMessage): unknown {
+  const { body } = msg
+  return msg.contentType === 'application/json' && typeof body !== 'string' && !Buffer.isBuffer(body) ? body : rawBody(msg)
 }
 
 /**
@@ -93,7 +111,7 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         // Whatever happens below is settled by publishing (retry or dead
         // letter) and then acking; if that publish fails the broker is away
         // and the nack returns the message to the queue.
-        const decoded = decodeAny(q.routingKeys, rawBody(msg))
+        const decoded = decodeAny(q.routingKeys, bodyOf(msg))
         if (!decoded.ok) {
           await deadLetter(q, q.routingKey, msg, decoded.reason, 'invalid')
           opts.metrics?.consumed(q.routingKey)
@@ -115,11 +133,14 @@ export function createAmqpConsumers (opts: AmqpConsumersOptions): AmqpConsumers 
         return ConsumerStatus.ACK
       })
       sub.on('error', (err) => log.warn({ err, consumer }, 'consumer error'))
+      if (!batchAcks(sub, (err) => log.warn({ err, consumer }, 'acks not sent; the broker redelivers those messages'))) {
+        log.warn({ consumer }, 'rabbitmq-client changed: acks are sent one by one (lib/messaging/amqp-ack-batching.ts)')
+      }
       sub.on('ready', () => log.info({ queue: q.queue }, 'consuming'))
       consumers.push(sub)
     },
     async deadLetterCount (consumer) {
-      if (connection.ready) {
+      if (opts.isConnected()) {
         try {
           const ok = await connection.queueDeclare({ queue: t.queues[consumer].deadLetterQueue, passive: true })
           lastDepth.set(consumer, ok.messageCount)

@@ -84,6 +84,7 @@ export function createBroker (opts: BrokerOptions): Broker {
   const publisher = createCheckedPublisher(amqp.connection, decl, log)
   const consumers = createAmqpConsumers({
     connection: amqp.connection,
+    isConnected: amqp.isConnected,
     publisher,
     topology: t,
     declarations: decl,
@@ -115,7 +116,7 @@ export function createBroker (opts: BrokerOptions): Broker {
     async close () {
       await consumers.stop()
       await publisher.close()
-      await amqp.connection.close()
+      await amqp.close()
     }
   }
 }

@@ -17,16 +17,17 @@ import type { ProcesadosStore } from '../store/procesados-store.js'
  */
 export function pagoSolicitadoHandler (pagos: ProcesadosStore, procesador: Procesador, logger: Logger) {
   async function handle ({ message, correlationId }: Delivery<'pago.solicitado'>): Promise<HandlerResult> {
-    const log = logger.child({ correlationId, pagoId: message.pagoId })
-    if (await pagos.republish(message.pagoId, correlationId ?? null)) {
-      log.info('pago.solicitado duplicado respondido con el resultado registrado')
+    // Fields inline rather than a child logger per message: the same JSON line, without a logger object per message.
+    const { pagoId } = message
+    if (await pagos.republish(pagoId, correlationId ?? null)) {
+      logger.info({ correlationId, pagoId }, 'pago.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }
     }
     const recibidoEn = new Date().toISOString()
     const result = await procesador.procesar(message)
     const isNew = await pagos.record(message, result, correlationId ?? null, recibidoEn)
-    if (isNew) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'pago procesado')
-    else log.info('pago.solicitado duplicado ignorado')
+    if (isNew) logger.info({ correlationId, pagoId, estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'pago procesado')
+    else logger.info({ correlationId, pagoId }, 'pago.solicitado duplicado ignorado')
     return { ack: true }
   }
 

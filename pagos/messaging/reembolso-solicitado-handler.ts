@@ -13,9 +13,10 @@ import type { ReembolsosStore } from '../store/reembolsos-store.js'
  */
 export function reembolsoSolicitadoHandler (reembolsos: ReembolsosStore, proveedor: Reembolsador, logger: Logger) {
   async function handle ({ message, correlationId }: Delivery<'reembolso.solicitado'>): Promise<HandlerResult> {
-    const log = logger.child({ correlationId, reembolsoId: message.reembolsoId, pagoId: message.pagoId })
-    if (await reembolsos.republish(message.reembolsoId, correlationId ?? null)) {
-      log.info('reembolso.solicitado duplicado respondido con el resultado registrado')
+    // Fields inline rather than a child logger per message: the same JSON line, without a logger object per message.
+    const { reembolsoId, pagoId } = message
+    if (await reembolsos.republish(reembolsoId, correlationId ?? null)) {
+      logger.info({ correlationId, reembolsoId, pagoId }, 'reembolso.solicitado duplicado respondido con el resultado registrado')
       return { ack: true }
     }
     const refused = await reembolsos.check(message)
@@ -23,8 +24,8 @@ export function reembolsoSolicitadoHandler (reembolsos: ReembolsosStore, proveed
     const recibidoEn = new Date().toISOString()
     const result = await proveedor.reembolsar(message)
     const isNew = await reembolsos.record(message, result, correlationId ?? null, recibidoEn)
-    if (isNew) log.info({ estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'reembolso procesado')
-    else log.info('reembolso.solicitado duplicado ignorado')
+    if (isNew) logger.info({ correlationId, reembolsoId, pagoId, estado: result.estado, motivo: result.motivo, usuarioId: message.usuarioId }, 'reembolso procesado')
+    else logger.info({ correlationId, reembolsoId, pagoId }, 'reembolso.solicitado duplicado ignorado')
     return { ack: true }
   }
 

@@ -149,6 +149,18 @@ export function brokerContract (t: Test, make: MakeBroker): void {
     await t.rejects(broker.publishRaw('pago.desconocido' as MessageName, '{}', { messageId: randomUUID() }), UnroutableError)
   })
 
+  t.test('in a batch of publishes sent together (an outbox relay batch), exactly the unroutable ones reject', async (t) => {
+    const { broker } = await make(t, defaults)
+    const unroutable = (i: number): boolean => i % 4 === 1 || i === 39
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, async (_, i) => {
+      if (unroutable(i)) return await broker.publishRaw('pago.desconocido' as MessageName, '{}', { messageId: randomUUID() })
+      const m = solicitado(`lote-${i}`)
+      return await broker.publishRaw('pago.solicitado', m.json, { messageId: m.pagoId })
+    }))
+    t.same(outcomes.map((o) => o.status === 'rejected' && o.reason instanceof UnroutableError),
+      outcomes.map((_, i) => unroutable(i)), 'rejected with UnroutableError exactly where unroutable')
+  })
+
   t.test('stopConsuming lets the handler in flight finish, then takes nothing more', async (t) => {
     const { broker } = await make(t, defaults)
     const entered = gate()

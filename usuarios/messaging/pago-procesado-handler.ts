@@ -6,10 +6,10 @@ import type { CuentaPagosStore } from '../store/cuenta-pagos-store.js'
 export function pagoProcesadoHandler (pagos: CuentaPagosStore, logger: Logger) {
   return async ({ message, correlationId }: Delivery<'pago.procesado'>): Promise<HandlerResult> => {
     const result = await pagos.applyPagoProcesado(message)
-    const log = logger.child({ correlationId, pagoId: message.pagoId })
     if (result.kind === 'refused') return { deadLetter: result.reason }
-    if (result.kind === 'duplicate') log.info('pago.procesado duplicado ignorado')
-    else log.info({ estado: message.estado, motivo: message.motivo }, message.estado === 'fallido' ? 'pago fallido, saldo devuelto' : 'pago completado')
+    // Fields inline rather than a child logger per message: the same JSON line, without a logger object per message.
+    if (result.kind === 'duplicate') logger.info({ correlationId, pagoId: message.pagoId }, 'pago.procesado duplicado ignorado')
+    else logger.info({ correlationId, pagoId: message.pagoId, estado: message.estado, motivo: message.motivo }, message.estado === 'fallido' ? 'pago fallido, saldo devuelto' : 'pago completado')
     return { ack: true }
   }
 }

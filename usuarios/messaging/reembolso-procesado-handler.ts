@@ -6,10 +6,11 @@ import type { ReembolsosStore } from '../store/reembolsos-store.js'
 export function reembolsoProcesadoHandler (reembolsos: ReembolsosStore, logger: Logger) {
   return async ({ message, correlationId }: Delivery<'reembolso.procesado'>): Promise<HandlerResult> => {
     const result = await reembolsos.applyReembolsoProcesado(message)
-    const log = logger.child({ correlationId, reembolsoId: message.reembolsoId, pagoId: message.pagoId })
     if (result.kind === 'refused') return { deadLetter: result.reason }
-    if (result.kind === 'duplicate') log.info('reembolso.procesado duplicado ignorado')
-    else log.info({ estado: message.estado, motivo: message.motivo }, message.estado === 'completado' ? 'reembolso completado, saldo abonado' : 'reembolso fallido')
+    // Fields inline rather than a child logger per message: the same JSON line, without a logger object per message.
+    const { reembolsoId, pagoId } = message
+    if (result.kind === 'duplicate') logger.info({ correlationId, reembolsoId, pagoId }, 'reembolso.procesado duplicado ignorado')
+    else logger.info({ correlationId, reembolsoId, pagoId, estado: message.estado, motivo: message.motivo }, message.estado === 'completado' ? 'reembolso completado, saldo abonado' : 'reembolso fallido')
     return { ack: true }
   }
 }
