@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { EstadoPago } from '../../contracts/http/common.js'
 import type { PagoUsuario } from '../../contracts/http/usuarios.js'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
@@ -13,7 +12,7 @@ import { sqliteStatements } from '../../lib/storage/sqlite.js'
 import { completarEnSqlite, debitarEnSqlite } from './sqlite-hot.js'
 import type { Accepted, InsufficientFunds, UsuarioNotFound } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
-import { pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
+import { pagoPendienteRow, pagoSolicitadoRow, toPagoAceptado, toPagoUsuario, toUsuario } from './views.js'
 
 /*
  * The account's payments, as usuarios keeps them: accepted (balance debited,
@@ -99,17 +98,7 @@ export function createCuentaPagosStore (db: UsuariosDb, onOutbox: () => void, tr
           return { kind: 'insufficient-funds', saldoCentimos: current.saldo_centimos, montoCentimos: s.montoCentimos }
         }
         const now = new Date().toISOString()
-        const pago = await trx.insertInto('pagos').values({
-          id: randomUUID(),
-          usuario_id: s.usuarioId,
-          monto_centimos: s.montoCentimos,
-          concepto: s.concepto,
-          estado: 'pendiente',
-          motivo: null,
-          correlation_id: s.correlationId,
-          creado_en: now,
-          actualizado_en: now
-        }).returningAll().executeTakeFirstOrThrow()
+        const pago = await trx.insertInto('pagos').values(pagoPendienteRow(s, now)).returningAll().executeTakeFirstOrThrow()
         await appendMovimiento(trx, {
           usuarioId: s.usuarioId, tipo: 'pago', montoCentimos: -s.montoCentimos, saldoCentimos: usuario.saldo_centimos, referencia: pago.id, fecha: now
         })

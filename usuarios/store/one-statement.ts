@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import { SALDO_MAXIMO_CENTIMOS } from '../../contracts/money.js'
 import { centimosSql, pgNowIso } from '../../lib/storage/db.js'
 import type { Accepted } from './outcomes.js'
 import type { UsuariosDb } from './schema.js'
-import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
+import { pagoPendienteRow, pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
 
 /*
  * PostgreSQL only: the two hot steps of a payment in usuarios, for all the
@@ -45,7 +44,7 @@ export async function pagarBatch (db: UsuariosDb, debitos: Debito[]): Promise<Ar
   for (const d of debitos) centimosSql(d.montoCentimos) // a RangeError for anything but integer cents, as on SQLite
   const pagos = debitos.map((d) => {
     // The payment and its message without their instant, which the statement adds (solicitadoEn = creado_en).
-    const row = { id: randomUUID(), usuario_id: d.usuarioId, monto_centimos: d.montoCentimos, concepto: d.concepto, estado: 'pendiente' as const, motivo: null, correlation_id: d.correlationId, creado_en: '', actualizado_en: '', reenviado_en: null }
+    const row = pagoPendienteRow(d, '')
     const { solicitadoEn: _, ...payload } = JSON.parse(pagoSolicitadoRow(row).payload) as Record<string, unknown>
     return { row, payload: JSON.stringify(payload) }
   })

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import type { Selectable } from 'kysely'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
 import type { SqliteStatements } from '../../lib/storage/sqlite.js'
 import type { Accepted } from './outcomes.js'
-import type { CuentaPagosTable, UsuariosTable } from './schema.js'
+import type { UsuariosTable } from './schema.js'
 import type { Debito } from './one-statement.js'
-import { pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
+import { pagoPendienteRow, pagoSolicitadoRow, toPagoAceptado, toUsuario } from './views.js'
 
 /*
  * SQLite only: the two hot steps of a payment in usuarios as hand-written
@@ -43,18 +42,7 @@ export function debitarEnSqlite (st: SqliteStatements, s: Debito): Accepted | un
   const usuario = st.statement(DEBITAR).get(s.montoCentimos, s.usuarioId, s.montoCentimos) as Selectable<UsuariosTable> | undefined
   if (usuario === undefined) return undefined
   const now = new Date().toISOString()
-  const pago: Selectable<CuentaPagosTable> = {
-    id: randomUUID(),
-    usuario_id: s.usuarioId,
-    monto_centimos: s.montoCentimos,
-    concepto: s.concepto,
-    estado: 'pendiente',
-    motivo: null,
-    correlation_id: s.correlationId,
-    creado_en: now,
-    actualizado_en: now,
-    reenviado_en: null
-  }
+  const pago = pagoPendienteRow(s, now)
   st.statement(REGISTRAR_PAGO).run(pago.id, pago.usuario_id, pago.monto_centimos, pago.concepto, pago.correlation_id, now, now)
   st.statement(MOVIMIENTO).run(s.usuarioId, -s.montoCentimos, usuario.saldo_centimos, pago.id, now)
   const o = pagoSolicitadoRow(pago)

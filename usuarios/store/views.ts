@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { fromCentimos } from '../../contracts/money.js'
 import type { Reembolso } from '../../contracts/http/reembolsos.js'
 import type { PagoAceptado, PagoUsuario, Usuario } from '../../contracts/http/usuarios.js'
@@ -10,6 +11,25 @@ import type { Selectable } from 'kysely'
 /** A `usuarios` row as the API shows it: `saldo` in money. */
 export function toUsuario (row: Selectable<UsuariosTable>): Usuario {
   return { id: row.id, nombre: row.nombre, saldo: fromCentimos(row.saldo_centimos), creadoEn: row.creado_en }
+}
+
+/**
+ * The row of a payment just accepted: a new id, `pendiente`, dated `now`
+ * (ISO 8601) for both creadoEn and actualizadoEn; `montoCentimos` in integer cents.
+ */
+export function pagoPendienteRow (s: { usuarioId: number, montoCentimos: number, concepto: string | null, correlationId: string | null }, now: string): Selectable<CuentaPagosTable> {
+  return {
+    id: randomUUID(),
+    usuario_id: s.usuarioId,
+    monto_centimos: s.montoCentimos,
+    concepto: s.concepto,
+    estado: 'pendiente',
+    motivo: null,
+    correlation_id: s.correlationId,
+    creado_en: now,
+    actualizado_en: now,
+    reenviado_en: null
+  }
 }
 
 /** A row of the account's payments as `pagar` answers it, just accepted: `monto` in money. */
