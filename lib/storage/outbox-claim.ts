@@ -1,7 +1,7 @@
-import type { Kysely, Selectable } from 'kysely'
+import type { Insertable, Kysely, Selectable } from 'kysely'
 import type { OutboxClaim, OutboxDatabase, OutboxTable } from '../messaging/outbox-relay.js'
 import { dialectOf } from './db.js'
-import { sqliteStatements } from './sqlite.js'
+import { sqliteStatements, type SqliteStatements } from './sqlite.js'
 import type { Transact } from './group-commit.js'
 
 /*
@@ -16,11 +16,11 @@ import type { Transact } from './group-commit.js'
  * statements (lib/storage/sqlite.ts) in units of it: the read sees only what
  * commits with or before it (a unit's result is handed back after its
  * group's COMMIT), and the delete joins the writes of that turn instead of
- * paying an fsync of its own. Without one (tests), Kysely queries on `db`.
+ * paying an fsync of its own. Without one (tests), Kysely queries. Either
+ * way on the database outboxClaim was given (the relay's own).
  */
-function claimInOrder (transact: Transact<OutboxDatabase> | undefined): OutboxClaim {
-  return async (db, batch, publish) => {
-    const { read, remove } = sqliteSteps(db, transact)
+function claimInOrder ({ read, remove }: ReturnType<typeof sqliteSteps>): OutboxClaim {
+  return async (_db, batch, publish) => {
     const rows = await read(batch)
     if (rows.length === 0) return 0
     await publish(rows)
@@ -53,6 +53,17 @@ function sqliteSteps (db: Kysely<OutboxDatabase>, transact: Transact<OutboxDatab
 
 const SELECT_BATCH = 'select id, tipo, message_id, correlation_id, payload, creado_en from outbox order by id limit ?'
 const DELETE_RANGE = 'delete from outbox where id >= ? and id <= ?'
+const INSERT = 'insert into outbox (tipo, message_id, correlation_id, payload, creado_en) values (?, ?, ?, ?, ?)'
+
+/**
+ * SQLite: writes an outbox row (outbox-relay.ts outboxRow) with a
+ * hand-written statement; for the stores' hand-written hot steps
+ * (usuarios/store/sqlite-hot.ts, pagos/store/sqlite-hot.ts), inside their
+ * unit of work of the group commit.
+ */
+export function insertOutboxRow (st: SqliteStatements, row: Insertable<OutboxTable>): void {
+  st.statement(INSERT).run(row.tipo, row.message_id, row.correlation_id, row.payload, row.creado_en)
+}
 
 /**
  * PostgreSQL: several relays (one per instance) share the table. Each takes
@@ -81,5 +92,5 @@ const claimSkipLocked: OutboxClaim = async (db, batch, publish) =>
  * the relay's delete shares an fsync with the payment writes of its turn.
  */
 export function outboxClaim (db: Kysely<OutboxDatabase>, transact?: Transact<OutboxDatabase>): OutboxClaim {
-  return dialectOf(db) === 'postgres' ? claimSkipLocked : claimInOrder(transact)
+  return dialectOf(db) === 'postgres' ? claimSkipLocked : claimInOrder(sqliteSteps(db, transact))
 }

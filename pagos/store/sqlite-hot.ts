@@ -1,5 +1,6 @@
 import type { PagoSolicitadoV1 } from '../../contracts/messages.js'
 import { outboxRow } from '../../lib/messaging/outbox-relay.js'
+import { insertOutboxRow } from '../../lib/storage/outbox-claim.js'
 import type { SqliteStatements } from '../../lib/storage/sqlite.js'
 import type { ProviderResult } from '../processor.js'
 
@@ -12,7 +13,6 @@ import type { ProviderResult } from '../processor.js'
 
 const REGISTRAR = `insert into pagos (id, usuario_id, monto_centimos, concepto, estado, motivo, correlation_id, recibido_en, procesado_en)
   values (?, ?, cast(? as integer), ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`
-const OUTBOX = 'insert into outbox (tipo, message_id, correlation_id, payload, creado_en) values (?, ?, ?, ?, ?)'
 const REGISTRADO = 'select 1 from pagos where id = ?'
 
 /**
@@ -25,10 +25,9 @@ export function registrarEnSqlite (st: SqliteStatements, s: PagoSolicitadoV1, r:
   const procesadoEn = new Date().toISOString()
   const inserted = st.statement(REGISTRAR).run(s.pagoId, s.usuarioId, s.montoCentimos, s.concepto, r.estado, r.motivo, correlationId, recibidoEn, procesadoEn).changes === 1
   if (!inserted) return false
-  const o = outboxRow('pago.procesado', {
+  insertOutboxRow(st, outboxRow('pago.procesado', {
     tipo: 'pago.procesado', version: 1, pagoId: s.pagoId, usuarioId: s.usuarioId, montoCentimos: s.montoCentimos, estado: r.estado, motivo: r.motivo, procesadoEn
-  }, { messageId: s.pagoId, correlationId })
-  st.statement(OUTBOX).run(o.tipo, o.message_id, o.correlation_id, o.payload, o.creado_en)
+  }, { messageId: s.pagoId, correlationId }))
   return true
 }
 

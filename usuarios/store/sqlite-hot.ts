@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely'
 import type { PagoProcesadoV1 } from '../../contracts/messages.js'
+import { insertOutboxRow } from '../../lib/storage/outbox-claim.js'
 import type { SqliteStatements } from '../../lib/storage/sqlite.js'
 import type { Accepted } from './outcomes.js'
 import type { UsuariosTable } from './schema.js'
@@ -27,7 +28,6 @@ const REGISTRAR_PAGO = `insert into pagos (id, usuario_id, monto_centimos, conce
   values (?, ?, cast(? as integer), ?, 'pendiente', null, ?, ?, ?, null)`
 const MOVIMIENTO = `insert into movimientos (usuario_id, tipo, monto_centimos, saldo_centimos, referencia, creado_en)
   values (?, 'pago', cast(? as integer), cast(? as integer), ?, ?)`
-const OUTBOX = 'insert into outbox (tipo, message_id, correlation_id, payload, creado_en) values (?, ?, ?, ?, ?)'
 const COMPLETAR = `update pagos set estado = 'completado', motivo = ?, actualizado_en = ?
   where id = ? and estado = 'pendiente' and usuario_id = ? and monto_centimos = cast(? as integer)`
 
@@ -45,8 +45,7 @@ export function debitarEnSqlite (st: SqliteStatements, s: Debito): Accepted | un
   const pago = pagoPendienteRow(s, now)
   st.statement(REGISTRAR_PAGO).run(pago.id, pago.usuario_id, pago.monto_centimos, pago.concepto, pago.correlation_id, now, now)
   st.statement(MOVIMIENTO).run(s.usuarioId, -s.montoCentimos, usuario.saldo_centimos, pago.id, now)
-  const o = pagoSolicitadoRow(pago)
-  st.statement(OUTBOX).run(o.tipo, o.message_id, o.correlation_id, o.payload, o.creado_en)
+  insertOutboxRow(st, pagoSolicitadoRow(pago))
   return { kind: 'accepted', usuario: toUsuario(usuario), pago: toPagoAceptado(pago) }
 }
 
