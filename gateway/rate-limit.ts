@@ -12,7 +12,14 @@ export interface RateLimitOptions {
 }
 
 /**
- * Per-client limit on every route: a client is its valid API key, or its IP
+ * Routes the gateway answers by itself, cheaply, that a burst must not
+ * starve: the liveness probe and Prometheus' scrape. They neither count nor
+ * are refused. /health stays limited: it asks every service instance.
+ */
+const EXEMPT: ReadonlySet<string | undefined> = new Set(['/health/live', '/metrics'])
+
+/**
+ * Per-client limit on every route but EXEMPT: a client is its valid API key, or its IP
  * address without one (a wrong key counts against the IP, so guessing keys is
  * limited too). Over the limit: 429 JSON with Retry-After.
  *
@@ -29,6 +36,8 @@ export const gatewayRateLimit = fp<RateLimitOptions>(async (app, opts) => {
       const key = opts.apiKeyOf(req)
       return key === undefined ? `ip:${req.ip}` : `key:${key}`
     },
+    // By the route matched, not the URL: `/metrics?x` is /metrics, and an unknown path is limited.
+    allowList: (req) => EXEMPT.has(req.routeOptions.url),
     errorResponseBuilder: () => new TooManyRequestsError()
   })
   app.addHook('onRequest', app.rateLimit())

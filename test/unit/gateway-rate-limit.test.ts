@@ -37,6 +37,29 @@ t.test('a burst over the limit gets 429 JSON with Retry-After', async (t) => {
   t.equal(health.status, 429, '/health is limited too (it calls both services)')
 })
 
+t.test('a client over the limit still gets /health/live and /metrics: probes and scrapes are never starved', async (t) => {
+  const usuarios = await echoUpstream(t, 'usuarios')
+  const pagos = await echoUpstream(t, 'pagos')
+  const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: pagos.url, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' })
+  t.same(await statuses(`${gw.url}/usuarios/1`, 5), [200, 200, 200, 429, 429], 'the burst uses up the limit')
+  t.same(await statuses(`${gw.url}/pagos/status`, 1), [429], 'every API route is refused')
+  t.same(await statuses(`${gw.url}/health`, 1), [429], '/health (which asks every service) stays limited')
+  t.same(await statuses(`${gw.url}/health/live`, 20), Array(20).fill(200), 'the liveness probe answers')
+  const scrape = await fetch(`${gw.url}/metrics`)
+  t.equal(scrape.status, 200, 'Prometheus\' scrape answers')
+  t.match(await scrape.text(), /^# HELP /m, 'with the exposition text')
+  t.same(await statuses(`${gw.url}/metrics?x=1`, 1), [200], 'with a query string too')
+  t.equal(usuarios.hits.length, 3, 'the refused calls never reached the service')
+})
+
+t.test('/health/live and /metrics do not count: a client that scrapes and probes keeps its whole limit', async (t) => {
+  const usuarios = await echoUpstream(t, 'usuarios')
+  const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: await deadUrl(), RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' })
+  await statuses(`${gw.url}/health/live`, 10)
+  await statuses(`${gw.url}/metrics`, 5)
+  t.same(await statuses(`${gw.url}/usuarios/1`, 4), [200, 200, 200, 429], 'the API still has all 3')
+})
+
 t.test('under the limit everything passes', async (t) => {
   const usuarios = await echoUpstream(t, 'usuarios')
   const pagos = await echoUpstream(t, 'pagos')
@@ -52,7 +75,7 @@ t.test('the limit is per client: each API key has its own, a request without one
   const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: await deadUrl(), GATEWAY_API_KEYS: `${KEY_A},${KEY_B}`, RATE_LIMIT_MAX: '3' })
   t.same(await statuses(`${gw.url}/usuarios/1`, 4, bearer(KEY_A)), [200, 200, 200, 429], 'key A uses up its limit')
   t.same(await statuses(`${gw.url}/usuarios/1`, 3, bearer(KEY_B)), [200, 200, 200], 'key B still has its own')
-  t.same(await statuses(`${gw.url}/health/live`, 3), [200, 200, 200], 'no key: the IP has its own')
+  t.same(await statuses(`${gw.url}/usuarios/1`, 3), [401, 401, 401], 'no key: the IP has its own (each a 401, counted)')
   t.same(await statuses(`${gw.url}/usuarios/1`, 2, bearer('clave-falsa-0123456789abcdef')), [429, 429], 'a wrong key counts against the IP: guessing keys is limited')
 })
 
