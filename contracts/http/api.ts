@@ -65,7 +65,7 @@ export const ResponseDescriptions: Record<number, string> = {
   409: 'Conflicto con el saldo (insuficiente para pagar, o recarga que pasaría del saldo máximo): no cambia nada',
   413: 'Cuerpo de la petición demasiado grande',
   414: 'URL demasiado larga (más de 8 KiB)',
-  415: 'Tipo de contenido no soportado: use application/json (con charset utf-8, o sin charset)',
+  415: 'Tipo de contenido no soportado: use application/json (con charset utf-8, o sin charset), sin comprimir (`Content-Encoding` ausente o `identity`; cualquier otra es `CODIFICACION_NO_SOPORTADA`)',
   417: '`Expect` con un valor distinto de `100-continue`',
   422: 'La Idempotency-Key ya se usó con una petición distinta',
   429: 'Demasiadas peticiones: espera lo que indica `Retry-After`',

@@ -35,6 +35,9 @@ export const UrlTooLongError = createError('URL_DEMASIADO_LARGA', 'URL demasiado
 /** 415: a JSON body declared in another charset than UTF-8. */
 export const CharsetNotSupportedError = createError('CHARSET_NO_SOPORTADO', 'Juego de caracteres no soportado: el cuerpo JSON debe ir en UTF-8', 415)
 
+/** 415: a body with a Content-Encoding other than identity (gzip, br, a list...): refused, never decoded; answered with `Accept-Encoding: identity`. */
+export const EncodingNotSupportedError = createError('CODIFICACION_NO_SOPORTADA', 'Codificación de contenido no soportada: envíe el cuerpo sin comprimir (Content-Encoding: identity)', 415)
+
 /** 417: an `Expect` other than 100-continue. */
 export const ExpectNotSupportedError = createError('EXPECT_NO_SOPORTADO', 'Expect no soportado: solo 100-continue', 417)
 

@@ -9,7 +9,7 @@ import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } fr
 import { methodNotAllowed } from './method-not-allowed.js'
 import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
-  CharsetNotSupportedError, DatabaseUnavailableError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
+  CharsetNotSupportedError, DatabaseUnavailableError, EncodingNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
   MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
 } from './errors.js'
 
@@ -76,8 +76,8 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * (logged as `requestId` on every line of the request).
  * What the stack answers on its own has the same shape: Node's parser (400,
  * 431) and headers timeout (408), an unknown Expect (417), a URL over
- * MAX_URL_LENGTH (414), a request during shutdown (503), and a known path
- * with another method (405 with Allow). `timeouts` (the gateway's) bound
+ * MAX_URL_LENGTH (414), a request during shutdown (503), a known path
+ * with another method (405 with Allow), and a compressed body (415). `timeouts` (the gateway's) bound
  * slow headers and idle keep-alive connections; without them Node's and
  * Fastify's defaults stay.
  *
@@ -125,13 +125,17 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // JSON only: a text/plain body is a 415 like any other non-JSON type.
   app.removeContentTypeParser('text/plain')
 
-  // Bodies are decoded as strict UTF-8 (JSON's only encoding, RFC 8259):
+  // Bodies are taken as sent, never decompressed: a Content-Encoding other
+  // than identity is a 415 (RFC 9110 §15.5.16), so neither a gzip body nor
+  // a plain one mislabelled gzip is read as something it is not. Then they
+  // are decoded as strict UTF-8 (JSON's only encoding, RFC 8259):
   // another declared charset is a 415 and invalid bytes a 400 naming the
   // field they are in, never replaced by U+FFFD. The original accepted
   // `curl -X POST -H 'Content-Type: application/json'` with no body: an
   // empty JSON body is treated as no body.
   const json = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED(), undefined)
     const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
     if (decoded instanceof ClientError) return done(decoded, undefined)
     if (decoded.trim() === '') return done(null, undefined)
@@ -195,7 +199,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     if (err.validation) {
       return reply.code(400).send(validationAnswer(err.validation as ValidationIssue[], err.validationContext))
     }
-    if (err instanceof ClientError) return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra })
+    if (err instanceof ClientError) return reply.code(err.statusCode).headers(err.headers).send({ error: err.message, code: err.code, ...err.extra })
     const status = err.statusCode ?? 500
     // A body that was not read to its end (too large, too slow) leaves the connection unusable.
     if (status === 408 || status === 413) reply.header('connection', 'close')
@@ -223,9 +227,9 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   return app
 }
 
-/** A 4xx the service answers as `{error, code, ...extra}`: an error of lib/http/errors.ts with the fields it adds. */
+/** A 4xx the service answers as `{error, code, ...extra}` (with `headers`): an error of lib/http/errors.ts with the fields it adds. */
 export class ClientError extends Error {
-  constructor (readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor (readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
     super(message)
   }
 
@@ -233,6 +237,26 @@ export class ClientError extends Error {
   static of (err: { statusCode?: number, code: string, message: string }, extra: Record<string, unknown> = {}): ClientError {
     return new ClientError(err.statusCode ?? 400, err.code, err.message, extra)
   }
+}
+
+/** The 415 for a compressed (or otherwise encoded) body: Accept-Encoding names the one coding taken (RFC 9110 §12.5.3). */
+const ENCODING_NOT_SUPPORTED = (): ClientError => {
+  const err = new EncodingNotSupportedError()
+  return new ClientError(415, err.code, err.message, {}, { 'accept-encoding': 'identity' })
+}
+
+/**
+ * Whether a request's Content-Encoding leaves its body as sent: absent, or
+ * only `identity` (any case, also repeated in a list). Any other coding,
+ * alone or in a list (`gzip, identity`), is one the services do not decode.
+ */
+export function isIdentityCoding (header: string | undefined): boolean {
+  if (header === undefined) return true
+  for (const coding of header.split(',')) {
+    const c = coding.trim()
+    if (c !== '' && c.toLowerCase() !== 'identity') return false
+  }
+  return true
 }
 
 const UTF8 = /^"?utf-?8"?$/i
