@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import proxy from '@fastify/http-proxy'
 import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http/http-app.js'
@@ -27,6 +28,19 @@ export interface Upstream {
   service: string
   /** Its instances, in turn. */
   balancer: Balancer
+}
+
+/**
+ * A header the client sent on several lines, which Node joined into one
+ * value (`a, b`), goes to the service on as many lines as it came: the
+ * service can then tell a repeated Idempotency-Key (refused) from one value.
+ * Only called when some name is repeated (more raw lines than names); headers
+ * Node keeps one of (Host, Content-Type, Authorization…) are left as Node kept them.
+ */
+function sendRepeatedAsSent (raw: IncomingMessage, headers: Record<string, string | string[] | undefined>): void {
+  for (const [name, values] of Object.entries(raw.headersDistinct)) {
+    if (values !== undefined && values.length > 1 && typeof headers[name] === 'string' && headers[name] === values.join(', ')) headers[name] = values
+  }
 }
 
 /** `urls`: one URL or a comma-separated list of the service's instances. */
@@ -103,6 +117,7 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           // One pass over the names, and no delete unless one is there (most requests): the object stays a fast one.
           const names = Object.keys(headers)
           for (let i = 0; i < names.length; i++) if (staysBehind(names[i]!)) delete headers[names[i]!]
+          if (req.raw.rawHeaders.length > 2 * Object.keys(req.headers).length) sendRepeatedAsSent(req.raw as IncomingMessage, headers)
           if (req.body instanceof BufferedBody) headers['content-length'] = String(req.body.length)
           headers['x-request-id'] = req.id
           // For the dispatcher: a request whose client has gone is not sent.

@@ -46,7 +46,7 @@ export const IdempotencyHeadersSchema = Type.Object({
     minLength: 1,
     maxLength: 200,
     pattern: '^[\\x21-\\x7E]+$',
-    description: 'Clave elegida por el cliente (ASCII visible, sin espacios ni caracteres de control); repetirla no repite la operación'
+    description: 'Clave elegida por el cliente (ASCII visible, sin espacios ni caracteres de control), en una sola cabecera (enviada dos veces es un 400); repetirla en otra petición no repite la operación'
   }))
 })
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import Fastify, { type FastifyError, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import Fastify, { type FastifyError, type preValidationHookHandler, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
-import { fieldBefore, inexactNumber, validationAnswer, type ValidationIssue } from './validation.js'
+import { fieldBefore, inexactNumber, repeatedHeader, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
 import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
@@ -77,7 +77,8 @@ export function requestIdFrom (header: string | string[] | undefined): string {
  * What the stack answers on its own has the same shape: Node's parser (400,
  * 431) and headers timeout (408), an unknown Expect (417), a URL over
  * MAX_URL_LENGTH (414), a request during shutdown (503), a known path
- * with another method (405 with Allow), and a compressed body (415). `timeouts` (the gateway's) bound
+ * with another method (405 with Allow), a compressed body (415), and a
+ * header a route declares sent twice (400). `timeouts` (the gateway's) bound
  * slow headers and idle keep-alive connections; without them Node's and
  * Fastify's defaults stay.
  *
@@ -187,6 +188,20 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       return
     }
     done()
+  })
+  // A header a route declares in its schema (Idempotency-Key) is read once:
+  // sent twice, it is a 400 saying so, before anything is done. Only routes
+  // that declare headers pay for the look at the raw header lines.
+  app.addHook('onRoute', (route) => {
+    const declared = (route.schema?.headers as { properties?: Record<string, unknown> } | undefined)?.properties
+    if (declared === undefined) return
+    const names: ReadonlySet<string> = new Set(Object.keys(declared).map((n) => n.toLowerCase()))
+    const once: preValidationHookHandler = (req, reply, done) => {
+      const repeated = repeatedHeader(req.raw.rawHeaders, names)
+      if (repeated === undefined) done()
+      else void reply.code(400).send(repeated)
+    }
+    route.preValidation = [once, ...(route.preValidation === undefined ? [] : [route.preValidation].flat())]
   })
   // A POST with no body at all (plain `curl -X POST`) is validated as `{}`,
   // so optional bodies work and required fields are named in the error.

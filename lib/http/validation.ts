@@ -128,3 +128,23 @@ function decimalKey (text: string): string {
   digits = significant
   return `${m[1]!}${digits}e${exponent}`
 }
+
+/**
+ * The answer for a header a route reads (one of `names`, lower-case) that the
+ * request carries more than once, or undefined. Node joins repeated headers
+ * into one value (`a, b`), which would then be refused for what it is not:
+ * the request's raw header lines say honestly how many there were.
+ */
+export function repeatedHeader (rawHeaders: readonly string[], names: ReadonlySet<string>): ValidationAnswer | undefined {
+  const seen = new Set<string>()
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase()
+    if (!names.has(name)) continue
+    if (seen.has(name)) {
+      const campo = HEADER_NAMES[name] ?? name
+      return { ...INVALID, campo, detalle: `\`${campo}\` debe aparecer una sola vez` }
+    }
+    seen.add(name)
+  }
+  return undefined
+}
