@@ -5,7 +5,9 @@
 # then runs usuarios, pagos and the gateway in the foreground as children of
 # this script (readable logs on a terminal). Ctrl-C or SIGTERM stops all three
 # cleanly (gateway first); if one of them dies, the others are stopped and the
-# script exits non-zero.
+# script exits non-zero. package.json starts it with `exec`, so a SIGINT or
+# SIGTERM that npm forwards from its own pid reaches this script, not an
+# intermediate `sh -c` (test/deploy/npm-start-signals.test.ts).
 #
 # Environment (all optional): USUARIOS_PORT PAGOS_PORT GATEWAY_PORT HOST
 # GATEWAY_HOST USUARIOS_URL PAGOS_URL LOG_DIR LOG_STDOUT DATA_DIR AMQP_URL
