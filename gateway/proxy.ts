@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import proxy from '@fastify/http-proxy'
 import type { FastifyError } from 'fastify'
 import type { App } from '../lib/http/http-app.js'
@@ -34,12 +33,21 @@ export interface Upstream {
  * A header the client sent on several lines, which Node joined into one
  * value (`a, b`), goes to the service on as many lines as it came: the
  * service can then tell a repeated Idempotency-Key (refused) from one value.
- * Only called when some name is repeated (more raw lines than names); headers
- * Node keeps one of (Host, Content-Type, Authorization…) are left as Node kept them.
+ * Called only when there are more raw lines than names (a name repeated, or
+ * one the gateway removed, like Authorization). A header left out, or one
+ * Node keeps a single value of (Host, Content-Type, Authorization…), stays
+ * as it is.
  */
-function sendRepeatedAsSent (raw: IncomingMessage, headers: Record<string, string | string[] | undefined>): void {
-  for (const [name, values] of Object.entries(raw.headersDistinct)) {
-    if (values !== undefined && values.length > 1 && typeof headers[name] === 'string' && headers[name] === values.join(', ')) headers[name] = values
+function sendRepeatedAsSent (rawHeaders: readonly string[], headers: Record<string, string | string[] | undefined>): void {
+  const lines = new Map<string, string[]>()
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase()
+    const values = lines.get(name)
+    if (values === undefined) lines.set(name, [rawHeaders[i + 1]!])
+    else values.push(rawHeaders[i + 1]!)
+  }
+  for (const [name, values] of lines) {
+    if (values.length > 1 && typeof headers[name] === 'string' && headers[name] === values.join(', ')) headers[name] = values
   }
 }
 
@@ -117,7 +125,7 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           // One pass over the names, and no delete unless one is there (most requests): the object stays a fast one.
           const names = Object.keys(headers)
           for (let i = 0; i < names.length; i++) if (staysBehind(names[i]!)) delete headers[names[i]!]
-          if (req.raw.rawHeaders.length > 2 * Object.keys(req.headers).length) sendRepeatedAsSent(req.raw as IncomingMessage, headers)
+          if (req.raw.rawHeaders.length > 2 * Object.keys(req.headers).length) sendRepeatedAsSent(req.raw.rawHeaders, headers)
           if (req.body instanceof BufferedBody) headers['content-length'] = String(req.body.length)
           headers['x-request-id'] = req.id
           // For the dispatcher: a request whose client has gone is not sent.

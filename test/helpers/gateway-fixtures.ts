@@ -11,6 +11,8 @@ export interface Hit {
   method: string
   url: string
   headers: Record<string, string | string[] | undefined>
+  /** The header lines as they arrived (name, value, name, value…): a repeated header is on several. */
+  rawHeaders: string[]
 }
 
 /** A stand-in for usuarios or pagos that answers 200 with what reached it. */
@@ -21,7 +23,7 @@ export async function echoUpstream (t: Test, servicio: string): Promise<{ url: s
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
   app.get('/health/ready', async () => ({ status: 'ok', servicio }))
   app.all('/*', async (req) => {
-    const hit = { method: req.method, url: req.url, headers: req.headers }
+    const hit = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.raw.rawHeaders }
     hits.push(hit)
     return { servicio, ...hit }
   })

@@ -176,6 +176,36 @@ t.test('hop-by-hop headers never reach a service; end-to-end ones do', async (t)
   t.match(seen['x-request-id'], /^[0-9a-f-]{36}$/)
 })
 
+t.test('a header the client repeats reaches the service on as many lines; one the gateway removes stays removed', async (t) => {
+  const key = 'clave-de-prueba-A-0123456789abcdef'
+  const { usuarios, gw } = await setup(t, { GATEWAY_API_KEYS: key })
+  const client = await rawClient(t, gw.url)
+  client.write([
+    'POST /usuarios/1/pagar HTTP/1.1',
+    `Host: ${host(gw.url)}`,
+    `Authorization: Bearer ${key}`,
+    `Authorization: Bearer ${key}`,
+    'Idempotency-Key: clave-a',
+    'X-Normal: sigue',
+    'idempotency-key: clave-b',
+    'Proxy-Authorization: Basic Zm9vOmJhcg==',
+    'Proxy-Authorization: Basic YmFyOmZvbw==',
+    'Content-Type: application/json',
+    'Content-Length: 2',
+    'Connection: close',
+    '',
+    '{}'
+  ].join('\r\n'))
+  await client.waitClosed(5_000)
+  t.equal(parseAnswer(client.received()).status, 200)
+  const raw = usuarios.hits[0]!.rawHeaders
+  const lines = (name: string): string[] => raw.filter((_, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === name)
+  t.same(lines('idempotency-key'), ['clave-a', 'clave-b'], 'Idempotency-Key on two lines, as sent')
+  t.same(lines('x-normal'), ['sigue'], 'a header sent once, once')
+  t.same(lines('authorization'), [], 'the API key is not forwarded, however many times it came')
+  t.same(lines('proxy-authorization'), [], 'nor a hop-by-hop header')
+})
+
 t.test('a chunked body is read whole: forwarded with its Content-Length, or a 413 over GATEWAY_BODY_LIMIT', async (t) => {
   const { usuarios, gw } = await setup(t, { GATEWAY_BODY_LIMIT: '1024' })
   const send = async (body: string) => {
