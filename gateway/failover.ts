@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream'
 import { Agent, Dispatcher, errors } from 'undici'
 import type { Balancer } from './balancer.js'
 import { ClientGoneError, NOT_CONNECTED, QueueTimeoutError } from './errors.js'
+import { requestThrough } from './upstream-answer.js'
 
 const { InvalidArgumentError } = errors
 
@@ -78,6 +79,18 @@ class FailoverDispatcher extends Dispatcher {
     // undici's request() (reply-from's way in) gives a classic handler; one with only the newer interface would get no callbacks.
     if (typeof handler.onConnect !== 'function') throw new InvalidArgumentError('the gateway\'s dispatcher takes handlers with onConnect/onHeaders/onData/onComplete/onError')
     return new FailoverRequest(this, opts, handler).start()
+  }
+
+  /**
+   * reply-from's way in (callback form): small answers are read whole by the
+   * gateway's own handler (gateway/upstream-answer.ts requestThrough); the
+   * promise form is undici's.
+   */
+  override request (...args: unknown[]): never {
+    const [opts, callback] = args as [Dispatcher.RequestOptions, ((err: Error | null, data?: unknown) => void) | undefined]
+    if (typeof callback !== 'function') return (super.request as (...a: unknown[]) => never)(...args)
+    requestThrough(this, opts, callback as never)
+    return undefined as never
   }
 
   override close (...args: unknown[]): never {

@@ -140,7 +140,7 @@ export function registerUpstream (app: App, upstream: Upstream, timeoutMs: numbe
           if (req !== undefined) headers['x-request-id'] = req.id
           return headers
         },
-        onResponse: (_req, reply, res) => { sendUpstreamAnswer(reply, res as unknown as UpstreamAnswer, answerError) },
+        onResponse: (_req, reply, res) => { sendUpstreamAnswer(reply, res as unknown as UpstreamAnswer) },
         onError: (reply, { error }) => { answerError(reply, error) }
       }
     })

@@ -1,4 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http'
+import { connect } from 'node:net'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { SMALL_ANSWER_BYTES } from '../../gateway/upstream-answer.js'
@@ -13,9 +14,31 @@ import { deadUrl, startGateway } from '../helpers/gateway-fixtures.js'
 
 const LARGE = Buffer.alloc(SMALL_ANSWER_BYTES * 3 + 17, 'abcdefgh')
 
-/** A service answering by path: /small, /large, /chunked, /empty, /broken (half its body, then a reset) and /stalled (half, then nothing). */
-async function rawUpstream (t: Test): Promise<string> {
+const HUGE = 64 * 1024 * 1024
+
+/**
+ * A service answering by path: /small, /large, /chunked, /empty, /broken
+ * (half its body, then a reset), /stalled (half, then nothing) and /huge
+ * (HUGE bytes, written as fast as they are taken; `hugeClosed` settles when
+ * that answer's connection closes: true if before its end).
+ */
+async function rawUpstream (t: Test, hugeClosed?: (early: boolean) => void): Promise<string> {
   const server = createServer((req, res: ServerResponse) => {
+    if (req.url === '/usuarios/huge') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': HUGE })
+      const chunk = Buffer.alloc(64 * 1024, 'x')
+      let sent = 0
+      const write = (): void => {
+        while (sent < HUGE) {
+          sent += chunk.length
+          if (!res.write(chunk)) { res.once('drain', write); return }
+        }
+        res.end()
+      }
+      res.on('close', () => { hugeClosed?.(!res.writableFinished) })
+      write()
+      return
+    }
     const small = JSON.stringify({ id: 1, nombre: 'Ana', path: req.url })
     const path = (req.url ?? '').replace(/^\/usuarios/, '')
     if (path === '/small') {
@@ -94,4 +117,21 @@ t.test('a small answer left hanging mid-body is a 504 JSON after UPSTREAM_TIMEOU
   t.equal(res.status, 504)
   t.same(await res.json(), { error: 'Servicio usuarios no respondió a tiempo', code: 'GATEWAY_ERR_TIEMPO_AGOTADO' })
   t.ok(elapsed >= 250 && elapsed < 3_000, `answered after ${Math.round(elapsed)} ms`)
+})
+
+t.test('a client that hangs up during a large streamed answer: the service\'s answer is stopped, the gateway carries on', async (t) => {
+  let settle: (early: boolean) => void = () => {}
+  const closed = new Promise<boolean>((resolve) => { settle = resolve })
+  const gw = await startGateway(t, { USUARIOS_URL: await rawUpstream(t, settle), PAGOS_URL: await deadUrl() })
+  const { port } = new URL(gw.url)
+  const client = connect(Number(port), '127.0.0.1')
+  client.write('GET /usuarios/huge HTTP/1.1\r\nHost: gw\r\n\r\n')
+  // A slow reader: the first bytes, then it goes away with most of the answer unread.
+  const [first] = await once(client, 'data') as [Buffer]
+  t.match(first.toString('latin1'), /^HTTP\/1\.1 200 /, 'the answer had started')
+  client.destroy()
+  const early = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still sending'), 5_000).unref())])
+  t.equal(early, true, `the service's connection closed before its ${HUGE} bytes were taken`)
+  const next = await fetch(`${gw.url}/usuarios/small`)
+  t.equal(next.status, 200, 'the next request is served')
 })
