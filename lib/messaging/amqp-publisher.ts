@@ -26,6 +26,9 @@ export function rawBody (msg: { body: unknown, contentType?: string }): Buffer {
   return Buffer.from(JSON.stringify(msg.body))
 }
 
+/** Every message is written to disk by RabbitMQ and must reach a queue (an unroutable one is returned). */
+const PERSISTENT_MANDATORY = { durable: true, mandatory: true } as const
+
 /** A confirming publisher that declares the topology before its first publish (and after each reconnection). */
 export function createCheckedPublisher (connection: Connection, decl: Declarations, log: Logger): CheckedPublisher {
   // An unroutable `mandatory` message is returned and then confirmed: remember
@@ -39,7 +42,10 @@ export function createCheckedPublisher (connection: Connection, decl: Declaratio
   return {
     async send (envelope, body) {
       returned.delete(envelope.messageId)
-      await publisher.send({ ...envelope, durable: true, mandatory: true }, body)
+      // Object.assign, not `{ ...envelope, durable: true, mandatory: true }`:
+      // in V8 (Node 20) a spread clone given new properties costs about 3 µs
+      // more per message (bench/FINDINGS.md, issue 16).
+      await publisher.send(Object.assign({}, envelope, PERSISTENT_MANDATORY), body)
       // RabbitMQ sends basic.return before the confirm, but rabbitmq-client
       // emits it on a setImmediate while the confirm resolves at once: wait
       // for that turn, or an unroutable publish would look confirmed.
