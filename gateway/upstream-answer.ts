@@ -117,7 +117,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onComplete (): void {
     if (this.chunks === undefined) {
-      this.stream?.end()
+      this.stream?.complete()
       return
     }
     // undici completes a body only once it has its Content-Length; checked anyway.
@@ -172,7 +172,7 @@ class AnswerStream extends Readable {
     this.resumeUpstream()
   }
 
-  end (): void {
+  complete (): void {
     this.ended = true
     this.push(null)
   }
