@@ -82,6 +82,10 @@ export const gatewayAuth = fp<AuthOptions>(async (app, { apiKeys, prefixes }) =>
       throw new UnauthorizedError()
     }
     // The key is the gateway's business: the services never see it, nor log it.
-    delete req.headers.authorization
+    // Cleared, not deleted: the proxy sends no header whose value is
+    // undefined, and a `delete` would turn the headers object (and reply-from's
+    // copy of it) into a slow dictionary, and leave one raw header line more
+    // than names, which the proxy takes for a repeated header (gateway/proxy.ts).
+    req.headers.authorization = undefined
   })
 }, { name: 'gateway-auth', fastify: '5.x' })
