@@ -33,10 +33,10 @@ export interface Upstream {
  * A header the client sent on several lines, which Node joined into one
  * value (`a, b`), goes to the service on as many lines as it came: the
  * service can then tell a repeated Idempotency-Key (refused) from one value.
- * Called only when there are more raw lines than names (a name repeated, or
- * one the gateway removed, like Authorization). A header left out, or one
- * Node keeps a single value of (Host, Content-Type, Authorization…), stays
- * as it is.
+ * Called only when there are more raw lines than names (a name repeated:
+ * the gateway clears the headers it keeps back, it never deletes them). A
+ * header left out, or one Node keeps a single value of (Host, Content-Type,
+ * Authorization…), stays as it is.
  */
 function sendRepeatedAsSent (rawHeaders: readonly string[], headers: Record<string, string | string[] | undefined>): void {
   const lines = new Map<string, string[]>()
