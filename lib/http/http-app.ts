@@ -65,6 +65,53 @@ export interface ClientTimeouts {
   keepAliveMs: number
 }
 
+/** Longest wait, in ms, for the answers a connection still owes before its client error is answered and it is closed. */
+export const IN_FLIGHT_WAIT_MS = 30_000
+
+type ServerSocket = Socket & { _httpMessage?: ServerResponse | null }
+
+/**
+ * Answers a client error (Node's parser refused the bytes after a request, or
+ * the next request's headers timed out) with `text` and closes the
+ * connection — after the answers it already owes. A valid request sent just
+ * before the bad bytes (pipelined on the same connection) has been parsed
+ * and is being carried out: a payment, say. Closing at once would lose its
+ * answer, and a client told only "400" may pay again (found by a
+ * newcomer: 16 of 20 tries). So each answer still in flight is let finish
+ * (Node hands the socket to the next pipelined answer as one finishes), then
+ * the error goes, then the close. At most IN_FLIGHT_WAIT_MS; an answer that
+ * was cut off mid-way is never followed by the error text.
+ */
+function answerAfterInFlight (socket: ServerSocket, text: string): void {
+  const giveUp = setTimeout(() => { socket.destroy() }, IN_FLIGHT_WAIT_MS)
+  giveUp.unref()
+  const step = (): void => {
+    if (socket.destroyed) {
+      clearTimeout(giveUp)
+      return
+    }
+    const pending = socket._httpMessage
+    // Only the answer to a request read whole is coming; one whose body the
+    // error cut (or the client left) never will, and is not waited for.
+    if (pending !== undefined && pending !== null && !pending.writableFinished && pending.req.complete) {
+      let moved = false
+      const next = (): void => {
+        if (moved) return
+        moved = true
+        setImmediate(step)
+      }
+      pending.once('finish', next)
+      pending.once('close', next)
+      return
+    }
+    clearTimeout(giveUp)
+    // Unless part of an unfinished answer already went out on this connection.
+    if (socket.writable && (pending === undefined || pending === null || pending.writableFinished || !pending.headersSent)) socket.write(text)
+    socket.destroy()
+  }
+  step()
+}
+
 /** A request id from the caller (the gateway) is kept; otherwise one is made. */
 export function requestIdFrom (header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
@@ -104,16 +151,17 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       if (err.code === 'ECONNRESET' || socket.destroyed) return
       const answer = CLIENT_ERRORS[err.code] ?? MALFORMED
       this.log.warn({ code: err.code, status: answer.status, remoteAddress: socket.remoteAddress }, 'client error, connection closed')
-      // Unless part of an answer already went out on this connection.
-      const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-      if (socket.writable && pending?.headersSent !== true) socket.write(rawJsonAnswer(answer.status, answer.reason, { error: answer.error, code: answer.code }))
-      socket.destroy()
+      answerAfterInFlight(socket, rawJsonAnswer(answer.status, answer.reason, { error: answer.error, code: answer.code }))
     },
     loggerInstance: logger as FastifyBaseLogger,
     logController,
     bodyLimit,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-    routerOptions: { ignoreTrailingSlash: true },
+    // A path parameter longer than any request line Node takes (its 16 KiB
+    // header limit): a long one is refused by its schema (VALIDACION naming
+    // it) or the URL by its length (414), never by the router's own
+    // FST_ERR_MAX_PARAM_LENGTH (100 characters by default).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 64 * 1024 },
     // Errors raised before routing (a malformed URL) skip the error handler.
     frameworkErrors: (err, req, reply) => {
       reply.header('x-request-id', req.id)
@@ -139,7 +187,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED(), undefined)
     const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
     if (decoded instanceof ClientError) return done(decoded, undefined)
-    if (decoded.trim() === '') return done(null, undefined)
+    // Empty, not blank: a body of only whitespace is not JSON (it had paid the default amount).
+    if (decoded === '') return done(null, undefined)
     json(req, decoded, (err, value) => {
       // Money is decided on the digits the client wrote: a number JSON.parse
       // had to round (more digits than a double holds) is refused, not taken
@@ -205,8 +254,14 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   })
   // A POST with no body at all (plain `curl -X POST`) is validated as `{}`,
   // so optional bodies work and required fields are named in the error.
+  // A route that takes a body refuses an encoded one here too, whatever its
+  // Content-Type and even empty: the JSON parser sees only JSON bodies, and a
+  // gzip-labelled empty POST had paid the default amount.
   app.addHook('preValidation', (req, _reply, done) => {
-    if (req.body === undefined && req.routeOptions.schema?.body !== undefined) req.body = {}
+    if (req.routeOptions.schema?.body !== undefined) {
+      if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED())
+      if (req.body === undefined) req.body = {}
+    }
     done()
   })
 

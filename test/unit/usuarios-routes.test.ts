@@ -177,8 +177,12 @@ t.test('paying', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: { 'content-type': 'application/json' } })
     t.equal(res.statusCode, 202)
     t.match(res.json(), { usuario: { saldo: 400 }, pago: { monto: 100, estado: 'pendiente' } })
+    // Whitespace only is a body, and not JSON: it no longer pays the default amount (a newcomer's finding).
     const blank = await app.inject({ method: 'POST', url: '/usuarios/1/pagar', headers: { 'content-type': 'application/json' }, payload: '  \n' })
-    t.equal(blank.statusCode, 202, 'whitespace only is no body too')
+    t.equal(blank.statusCode, 400, 'whitespace only is not JSON')
+    t.match(blank.json(), { code: 'JSON_INVALIDO' })
+    const after = await app.inject({ method: 'GET', url: '/usuarios/1' })
+    t.match(after.json(), { saldo: 400 }, 'and pays nothing')
   })
 
   t.test('PAGO_MONTO_DEFECTO sets the default amount', async (t) => {
