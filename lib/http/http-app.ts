@@ -70,6 +70,9 @@ export const IN_FLIGHT_WAIT_MS = 30_000
 
 type ServerSocket = Socket & { _httpMessage?: ServerResponse | null }
 
+/** Connections whose client error is being answered. */
+const answering = new WeakSet<Socket>()
+
 /**
  * Answers a client error (Node's parser refused the bytes after a request, or
  * the next request's headers timed out) with `text` and closes the
@@ -83,6 +86,9 @@ type ServerSocket = Socket & { _httpMessage?: ServerResponse | null }
  * was cut off mid-way is never followed by the error text.
  */
 function answerAfterInFlight (socket: ServerSocket, text: string): void {
+  // One error answer per connection, however many errors more bytes raise while it waits.
+  if (answering.has(socket)) return
+  answering.add(socket)
   const giveUp = setTimeout(() => { socket.destroy() }, IN_FLIGHT_WAIT_MS)
   giveUp.unref()
   const step = (): void => {

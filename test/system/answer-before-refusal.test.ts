@@ -70,6 +70,8 @@ t.test('pipelined valid requests before refused bytes: every answer, in order, t
   const pay = (monto: number): string => { const b = `{"monto":${monto}}`; return `POST /usuarios/${id}/pagar HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}` }
   const client = await rawClient(t, base)
   client.write(`${pay(1)}GET /usuarios/${id} HTTP/1.1\r\nHost: x\r\n\r\n${pay(2)}\u0000\u0001 nonsense\r\n\r\n`)
+  // More bytes while the answers are still owed: still one refusal.
+  client.write('MORE NONSENSE\r\n\r\n')
   await client.waitClosed(15_000)
   t.same(answers(client.received()).map((a) => a.status), [202, 200, 202, 400])
   t.same(await account(base, id), [97, 2], 'both payments, once each')
