@@ -18,13 +18,13 @@ export const SMALL_ANSWER_BYTES = 64 * 1024
  * expects the answer's stream, which it only ever destroys (a client gone
  * before the answer came): there is nothing left to stop then.
  */
-export class WholeBody {
+class WholeBody {
   constructor (readonly bytes: Buffer) {}
   destroy (): this { return this }
 }
 
 /** What undici's `request()` hands its callback, as reply-from reads it. */
-export interface UpstreamResponse {
+interface UpstreamResponse {
   statusCode: number
   statusText: string
   headers: IncomingHttpHeaders
