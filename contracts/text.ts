@@ -17,36 +17,40 @@ import { Type, type TString } from 'typebox'
 
 /** In a `u` regexp a lone surrogate is a code point of category Cs; a well-formed pair is not. */
 const SUSTITUTO_SUELTO = /\p{Cs}/u
-const PROHIBIDOS = /[\p{Cc}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u
 // Blank: whitespace, invisible characters, the Braille blank U+2800 (renders as a space but is a symbol), and combining marks with nothing to combine with.
 const INVISIBLES = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800\p{M}]*$/u
 
+/** The rules in the order they are checked: a text is refused by the first it breaks, with its `detalle` (after the field's name). */
+const REGLAS: ReadonlyArray<{ valido: (s: string) => boolean, detalle: string }> = [
+  { valido: (s) => !SUSTITUTO_SUELTO.test(s), detalle: 'no es Unicode válido (tiene un sustituto suelto)' },
+  { valido: (s) => !/\p{Cc}/u.test(s), detalle: 'tiene caracteres de control' },
+  { valido: (s) => !/[\p{Zl}\p{Zp}]/u.test(s), detalle: 'tiene separadores de línea o de párrafo (U+2028, U+2029)' },
+  { valido: (s) => !/\p{Noncharacter_Code_Point}/u.test(s), detalle: 'tiene no-caracteres de Unicode (como U+FFFE o U+FFFF)' },
+  { valido: (s) => !INVISIBLES.test(s), detalle: 'no puede estar vacío ni ser solo espacios o caracteres invisibles' }
+]
+
 /** Why a text is refused, in Spanish (after the field's name), or undefined when it is fine. */
 export function problemaDeTexto (s: string): string | undefined {
-  if (SUSTITUTO_SUELTO.test(s)) return 'no es Unicode válido (tiene un sustituto suelto)'
-  if (PROHIBIDOS.test(s)) return 'tiene caracteres de control'
-  if (INVISIBLES.test(s)) return 'no puede estar vacío ni ser solo espacios o caracteres invisibles'
-  return undefined
+  return REGLAS.find((regla) => !regla.valido(s))?.detalle
 }
 
 export function esTextoValido (s: string): boolean {
   return problemaDeTexto(s) === undefined
 }
 
-/** A text field under the rule: `campo` names it in the error. */
+/** A text field under the rule: `campo` names it in the error (one refinement per rule, each with its own `detalle`). */
 export function textoSchema (campo: string, options: { minLength?: number, maxLength: number, description?: string, examples?: string[] }) {
   const base: TString = Type.String({
     minLength: options.minLength ?? 1,
     maxLength: options.maxLength,
-    description: `${options.description ?? 'Texto'}: Unicode bien formado, sin caracteres de control, no solo espacios; ` +
+    description: `${options.description ?? 'Texto'}: Unicode bien formado, sin caracteres de control, separadores de línea ni no-caracteres, no solo espacios; ` +
       `${options.minLength ?? 1} a ${options.maxLength} caracteres (puntos de código)`,
     ...(options.examples === undefined ? {} : { examples: options.examples })
   })
-  return Type.Refine(
-    Type.Refine(Type.Refine(base,
-      (s) => !SUSTITUTO_SUELTO.test(s), () => `\`${campo}\` no es Unicode válido (tiene un sustituto suelto)`),
-    (s) => !PROHIBIDOS.test(s), () => `\`${campo}\` tiene caracteres de control`),
-    (s) => !INVISIBLES.test(s), () => `\`${campo}\` no puede estar vacío ni ser solo espacios o caracteres invisibles`)
+  const [first, ...rest] = REGLAS
+  let schema = Type.Refine(base, first!.valido, () => `\`${campo}\` ${first!.detalle}`)
+  for (const regla of rest) schema = Type.Refine(schema, regla.valido, () => `\`${campo}\` ${regla.detalle}`)
+  return schema
 }
 
 /**

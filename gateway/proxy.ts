@@ -33,9 +33,10 @@ export interface Upstream {
  * A header the client sent on several lines, which Node joined into one
  * value (`a, b`), goes to the service on as many lines as it came: the
  * service can then tell a repeated Idempotency-Key (refused) from one value.
- * Called only when there are more raw lines than names (a name repeated:
- * the gateway clears the headers it keeps back, it never deletes them). A
- * header left out, or one Node keeps a single value of (Host, Content-Type,
+ * So does Content-Type, of which Node keeps only the first line: the service
+ * refuses two. Called only when there are more raw lines than names (a name
+ * repeated: the gateway clears the headers it keeps back, it never deletes
+ * them). A header left out, or another Node keeps a single value of (Host,
  * Authorization…), stays as it is.
  */
 function sendRepeatedAsSent (rawHeaders: readonly string[], headers: Record<string, string | string[] | undefined>): void {
@@ -47,7 +48,7 @@ function sendRepeatedAsSent (rawHeaders: readonly string[], headers: Record<stri
     else values.push(rawHeaders[i + 1]!)
   }
   for (const [name, values] of lines) {
-    if (values.length > 1 && typeof headers[name] === 'string' && headers[name] === values.join(', ')) headers[name] = values
+    if (values.length > 1 && typeof headers[name] === 'string' && (headers[name] === values.join(', ') || (name === 'content-type' && headers[name] === values[0]))) headers[name] = values
   }
 }
 

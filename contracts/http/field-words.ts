@@ -22,4 +22,4 @@ export const PATTERNS: Record<string, string> = {
 }
 
 /** Header names as the API documents them (Node lower-cases them). */
-export const HEADER_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-Key' }
+export const HEADER_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-Key', 'content-type': 'Content-Type' }

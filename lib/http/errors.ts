@@ -20,6 +20,9 @@ export const MalformedRequestError = createError('PETICION_MAL_FORMADA', 'Petici
 /** 400: an HTTP/1.1 request without Host (RFC 9112 §3.2). */
 export const MissingHostError = createError('PETICION_MAL_FORMADA', 'Petición HTTP mal formada: falta la cabecera Host', 400)
 
+/** 400: a request target `*` (asterisk form, RFC 9112 §3.2.4) with a method other than OPTIONS. */
+export const AsteriskFormError = createError('PETICION_MAL_FORMADA', 'Petición HTTP mal formada: el destino * solo vale para OPTIONS', 400)
+
 /** 404: no route has this path. */
 export const RouteNotFoundError = createError('RUTA_NO_ENCONTRADA', 'Ruta no encontrada', 404)
 

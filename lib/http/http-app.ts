@@ -5,12 +5,12 @@ import Fastify, { type FastifyError, type preValidationHookHandler, type LogCont
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
-import { fieldBefore, inexactNumber, repeatedHeader, validationAnswer, type ValidationIssue } from './validation.js'
+import { duplicateMember, fieldBefore, inexactNumber, isWellFormedMediaType, repeatedHeader, validationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
 import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
-  CharsetNotSupportedError, DatabaseUnavailableError, EncodingNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
-  MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
+  AsteriskFormError, CharsetNotSupportedError, DatabaseUnavailableError, EncodingNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
+  MediaTypeNotSupportedError, MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
 } from './errors.js'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -19,6 +19,7 @@ export const BODY_LIMIT = 64 * 1024
 /** Longest request target (path and query), in characters: nginx's 8 KiB request-line buffer answers 414 above it. */
 export const MAX_URL_LENGTH = 8 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const CONTENT_TYPE: ReadonlySet<string> = new Set(['content-type'])
 
 /*
  * Answers Node's HTTP server gives before any route runs (the parser's 400 and
@@ -32,6 +33,7 @@ const CLIENT_ERRORS: Record<string, { status: number, reason: string, error: str
 const MALFORMED = { status: 400, reason: 'Bad Request', ...errorBody(new MalformedRequestError()) }
 /* Bodies answered from hooks, built once. */
 const MISSING_HOST = errorBody(new MissingHostError())
+const ASTERISK_FORM = errorBody(new AsteriskFormError())
 const SHUTTING_DOWN = errorBody(new ShuttingDownError())
 const URL_TOO_LONG = errorBody(new UrlTooLongError())
 const METHOD_NOT_ALLOWED = errorBody(new MethodNotAllowedError())
@@ -187,10 +189,13 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // another declared charset is a 415 and invalid bytes a 400 naming the
   // field they are in, never replaced by U+FFFD. The original accepted
   // `curl -X POST -H 'Content-Type: application/json'` with no body: an
-  // empty JSON body is treated as no body.
+  // empty JSON body is treated as no body. A Content-Type that is not a
+  // well-formed media type (`application/json; charset`) is a 415 like any
+  // type not JSON, and an object naming a member twice a 400.
   const json = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED(), undefined)
+    if (!isWellFormedMediaType(req.headers['content-type'] ?? '')) return done(ClientError.of(new MediaTypeNotSupportedError()), undefined)
     const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
     if (decoded instanceof ClientError) return done(decoded, undefined)
     // Empty, not blank: a body of only whitespace is not JSON (it had paid the default amount).
@@ -198,9 +203,9 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     json(req, decoded, (err, value) => {
       // Money is decided on the digits the client wrote: a number JSON.parse
       // had to round (more digits than a double holds) is refused, not taken
-      // as its neighbour.
-      const inexact = err === null ? inexactNumber(decoded) : undefined
-      if (inexact !== undefined) return done(new ClientError(400, inexact.code, inexact.error, { ...(inexact.campo === undefined ? {} : { campo: inexact.campo }), detalle: inexact.detalle }), undefined)
+      // as its neighbour; and on one reading: a member named twice is refused.
+      const refused = err === null ? inexactNumber(decoded) ?? duplicateMember(decoded) : undefined
+      if (refused !== undefined) return done(new ClientError(400, refused.code, refused.error, { ...(refused.campo === undefined ? {} : { campo: refused.campo }), detalle: refused.detalle }), undefined)
       done(err, value)
     })
   })
@@ -221,6 +226,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // From the start of a graceful shutdown, a request that still arrives (on a
   // kept-alive connection) is refused with a 503 and the connection closed.
   let closing = false
+  // The routes' methods, for a 405's Allow and the answer to `OPTIONS *`.
+  const knownMethods = methodNotAllowed(app)
   app.addHook('preClose', (done) => {
     closing = true
     done()
@@ -236,6 +243,13 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     }
     if (closing) {
       void reply.code(503).header('connection', 'close').send(SHUTTING_DOWN)
+      return
+    }
+    // RFC 9112 §3.2.4: the asterisk form (`OPTIONS * HTTP/1.1`) asks about
+    // the server as a whole, and only OPTIONS may use it; no route has `*`.
+    if (req.url === '*') {
+      if (req.method === 'OPTIONS') void reply.code(204).header('allow', knownMethods.all()).send()
+      else void reply.code(400).send(ASTERISK_FORM)
       return
     }
     if (req.url.length > MAX_URL_LENGTH) {
@@ -263,9 +277,13 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // A route that takes a body refuses an encoded one here too, whatever its
   // Content-Type and even empty: the JSON parser sees only JSON bodies, and a
   // gzip-labelled empty POST had paid the default amount.
+  // Content-Type is one value (RFC 9110 §5.3): Node keeps the first of two
+  // lines, a proxy before it may keep the last, so two are a 400.
   app.addHook('preValidation', (req, _reply, done) => {
     if (req.routeOptions.schema?.body !== undefined) {
       if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED())
+      const repeated = repeatedHeader(req.raw.rawHeaders, CONTENT_TYPE)
+      if (repeated !== undefined) return done(new ClientError(400, repeated.code, repeated.error, { campo: repeated.campo, detalle: repeated.detalle }))
       if (req.body === undefined) req.body = {}
     }
     done()
@@ -291,9 +309,8 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   })
 
   // A known path with a method it does not have is a 405 with Allow; any other is a 404.
-  const allowedFor = methodNotAllowed(app)
   app.setNotFoundHandler((req, reply) => {
-    const allow = allowedFor(req.method, req.url)
+    const allow = knownMethods.allowedFor(req.method, req.url)
     if (allow !== undefined) {
       reply.code(405).header('allow', allow).send(METHOD_NOT_ALLOWED)
       return

@@ -15,16 +15,24 @@ function patternOf (url: string): RegExp {
   return new RegExp(`^${source}/?$`)
 }
 
+/** What the not-found handler and `OPTIONS *` ask of the app's routes. */
+export interface KnownMethods {
+  /**
+   * For a request path that some route matches under another method, the
+   * `Allow` header value (`GET, HEAD, POST`); undefined when no route has
+   * the path, or has it with this method (a real 404).
+   */
+  allowedFor: (method: string, url: string) => string | undefined
+  /** Every method some route has (HEAD with GET), as an `Allow` value: the server's answer to `OPTIONS *`. */
+  all: () => string
+}
+
 /**
- * Watches every route the app declares (register it before them) and gives
- * back a lookup for the not-found handler: for a request path that some route
- * matches under another method, the `Allow` header value (`GET, HEAD, POST`);
- * undefined when no route has the path, or has it with this method (a real 404).
- *
- * Only the not-found path pays for the lookup: routes are turned into
- * patterns on its first use, after the app is ready.
+ * Watches every route the app declares (register it before them). Only the
+ * not-found path and `OPTIONS *` pay for the lookups: routes are turned into
+ * patterns on first use, after the app is ready.
  */
-export function methodNotAllowed (app: FastifyInstance): (method: string, url: string) => string | undefined {
+export function methodNotAllowed (app: FastifyInstance): KnownMethods {
   const routes = new Map<string, Set<string>>()
   app.addHook('onRoute', (route) => {
     const methods = routes.get(route.url) ?? new Set<string>()
@@ -32,16 +40,20 @@ export function methodNotAllowed (app: FastifyInstance): (method: string, url: s
     routes.set(route.url, methods)
   })
   let known: KnownPath[] | undefined
-  return (method, url) => {
-    known ??= [...routes].map(([path, methods]) => ({
-      pattern: patternOf(path),
-      methods: methods.has('GET') ? new Set([...methods, 'HEAD']) : methods
-    }))
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
-    const allowed = new Set<string>()
-    for (const k of known) if (k.pattern.test(path)) for (const m of k.methods) allowed.add(m)
-    // The method is there after all (the router refused the path for another reason): a 404.
-    return allowed.size === 0 || allowed.has(method) ? undefined : [...allowed].sort().join(', ')
+  const knownPaths = (): KnownPath[] => (known ??= [...routes].map(([path, methods]) => ({
+    pattern: patternOf(path),
+    methods: methods.has('GET') ? new Set([...methods, 'HEAD']) : methods
+  })))
+  let every: string | undefined
+  return {
+    allowedFor (method, url) {
+      const q = url.indexOf('?')
+      const path = q === -1 ? url : url.slice(0, q)
+      const allowed = new Set<string>()
+      for (const k of knownPaths()) if (k.pattern.test(path)) for (const m of k.methods) allowed.add(m)
+      // The method is there after all (the router refused the path for another reason): a 404.
+      return allowed.size === 0 || allowed.has(method) ? undefined : [...allowed].sort().join(', ')
+    },
+    all: () => (every ??= [...new Set(knownPaths().flatMap((k) => [...k.methods]))].sort().join(', '))
   }
 }

@@ -148,3 +148,68 @@ export function repeatedHeader (rawHeaders: readonly string[], names: ReadonlySe
   }
   return undefined
 }
+
+/**
+ * The answer for a JSON text (one JSON.parse accepted) in which an object
+ * has the same member name twice (`{"monto":1,"monto":900}`), naming it, or
+ * undefined. RFC 8259 §4 leaves such a text's meaning to the parser (ours
+ * keeps the last value, another the first); I-JSON (RFC 7493 §2.3) forbids
+ * it. Money is not moved on a reading another program may not share.
+ */
+export function duplicateMember (json: string): ValidationAnswer | undefined {
+  // Each open object's names so far (a Set made at its second name); null for an array.
+  const open: Array<Set<string> | string | null | undefined> = []
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === 0x7b) open.push(undefined) // {
+    else if (c === 0x5b) open.push(null) // [
+    else if (c === 0x7d || c === 0x5d) open.pop() // } ]
+    else if (c === 0x22) { // "
+      let end = i + 1
+      let escaped = false
+      for (let d = json.charCodeAt(end); d !== 0x22; d = json.charCodeAt(end)) {
+        if (d === 0x5c) { escaped = true; end++ }
+        end++
+      }
+      const top = open.length - 1
+      const names = open[top]
+      if (names !== null && top >= 0 && isMemberName(json, end + 1)) {
+        const name = escaped ? JSON.parse(json.slice(i, end + 1)) as string : json.slice(i + 1, end)
+        if (names === undefined) open[top] = name
+        else if (typeof names === 'string') {
+          if (names === name) return duplicated(name)
+          open[top] = new Set([names, name])
+        } else {
+          if (names.has(name)) return duplicated(name)
+          names.add(name)
+        }
+      }
+      i = end
+    }
+  }
+  return undefined
+}
+
+/** Whether the next character at or after `from` that is not JSON whitespace is a colon. */
+function isMemberName (json: string, from: number): boolean {
+  let i = from
+  for (let c = json.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = json.charCodeAt(++i));
+  return json.charCodeAt(i) === 0x3a
+}
+
+function duplicated (campo: string): ValidationAnswer {
+  return { ...INVALID, campo, detalle: `\`${campo}\` aparece más de una vez en el mismo objeto` }
+}
+
+// RFC 9110 §8.3.1 and §5.6: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+const MEDIA_TYPE = new RegExp(`^[ \\t]*${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"))?)*[ \\t]*$`)
+
+/**
+ * Whether a Content-Type value is a media type as RFC 9110 §8.3.1 writes it:
+ * `application/json; charset=utf-8` is, `application/json; charset` (a
+ * parameter without a value) and `application/json; charset="utf-8` are not.
+ */
+export function isWellFormedMediaType (value: string): boolean {
+  return MEDIA_TYPE.test(value)
+}

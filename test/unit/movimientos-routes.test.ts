@@ -144,6 +144,13 @@ t.test('Accept picks CSV only when text/csv is preferred over JSON', async (t) =
   t.equal(prefersCsv('text/csv;q=0'), false)
   t.equal(prefersCsv('*/*'), false)
   t.equal(prefersCsv('text/html,application/xhtml+xml,*/*;q=0.8'), false)
+  // The most specific range decides a type's quality (RFC 9110 §12.5.1).
+  t.equal(prefersCsv('text/*'), true, 'text/* asks for text: CSV')
+  t.equal(prefersCsv('text/*, application/json;q=0.5'), true)
+  t.equal(prefersCsv('text/*;q=0.5, application/*'), false)
+  t.equal(prefersCsv('text/csv;q=0, */*'), false, 'CSV refused by name, whatever */* says')
+  t.equal(prefersCsv('application/json;q=0, */*'), true, 'JSON refused by name: CSV under */*')
+  t.equal(prefersCsv('text/csv;q=2'), false, 'a quality out of range counts as 0')
 })
 
 t.test('CSV fields are quoted as RFC 4180 says', async (t) => {

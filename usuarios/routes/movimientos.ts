@@ -34,20 +34,24 @@ export function registerMovimientosRoutes (app: App, movimientos: MovimientosSto
 }
 
 /**
- * Whether `Accept` asks for CSV rather than JSON: `text/csv` named, with a
- * quality above that of `application/json` (absent: 0). Wildcards alone keep JSON.
+ * Whether `Accept` asks for CSV rather than JSON. Each type gets the quality
+ * of the most specific range that matches it (RFC 9110 §12.5.1: `text/csv`,
+ * else `text/*`, else `*\/*`; none: 0); CSV is chosen when its quality is
+ * above 0 and above JSON's. So `text/*` asks for CSV, `*\/*` alone (or no
+ * Accept) keeps JSON, and `text/csv;q=0` refuses CSV even under `*\/*`.
  */
 export function prefersCsv (accept: string | undefined): boolean {
   if (accept === undefined) return false
+  const ranges = accept.split(',').map((part) => {
+    const [range = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase())
+    const quality = params.find((p) => p.startsWith('q='))
+    const q = quality === undefined ? 1 : Number(quality.slice(2))
+    return { range, q: Number.isFinite(q) && q >= 0 && q <= 1 ? q : 0 }
+  })
   const q = (type: string): number => {
-    for (const part of accept.split(',')) {
-      const [name, ...params] = part.split(';').map((s) => s.trim().toLowerCase())
-      if (name !== type) continue
-      const quality = params.find((p) => p.startsWith('q='))
-      const n = quality === undefined ? 1 : Number(quality.slice(2))
-      return Number.isFinite(n) ? n : 0
-    }
-    return 0
+    const kind = `${type.slice(0, type.indexOf('/'))}/*`
+    const exact = ranges.find((r) => r.range === type) ?? ranges.find((r) => r.range === kind) ?? ranges.find((r) => r.range === '*/*')
+    return exact?.q ?? 0
   }
   const csv = q('text/csv')
   return csv > 0 && csv > q('application/json')
