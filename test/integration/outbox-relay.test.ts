@@ -52,7 +52,10 @@ for (const dialect of dialects) {
         logger: silent,
         batch: 50,
         pollMs: 60_000,
-        lingerMs: 2000,
+        // Long enough that the test's own steps (a poll, an insert) fit well
+        // inside it on a busy machine: the check below is only meaningful if
+        // notify() came while the relay was lingering.
+        lingerMs: 5000,
         claim: async (...args) => { claims.push(performance.now()); return await claim(...args) }
       })
       t.teardown(async () => { await r.stop() })
@@ -64,16 +67,16 @@ for (const dialect of dialects) {
       const notifiedAfter = performance.now() - claims[0]!
       await waitFor('the second row published', () => broker.published.length === 2)
       t.same(broker.published, [first, second])
-      t.ok(notifiedAfter < 1500, `woken well within the linger (${notifiedAfter.toFixed(0)} ms after the first claim)`)
+      t.ok(notifiedAfter < 4000, `woken well within the linger (${notifiedAfter.toFixed(0)} ms after the first claim)`)
       const gap = claims[1]! - claims[0]!
       // Timers run on the event loop's cached clock, so allow them to be a little early.
-      t.ok(gap >= 1800, `the wake-up waited for the linger (${gap.toFixed(0)} ms between claims)`)
+      t.ok(gap >= 4800, `the wake-up waited for the linger (${gap.toFixed(0)} ms between claims)`)
       // Now lingering after a partial batch again: stop must not wait it out (tap's timeout would).
       await addRows(db, 1)
       r.notify()
       const stopping = performance.now()
       await r.stop()
-      t.ok(performance.now() - stopping < 1500, 'stopped before the linger ran out')
+      t.ok(performance.now() - stopping < 4000, 'stopped before the linger ran out')
     })
 
     t.test('a lingering relay claims full batches back to back', async (t) => {

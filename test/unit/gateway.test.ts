@@ -225,7 +225,9 @@ t.test('a slow service answers 504 JSON once UPSTREAM_TIMEOUT_MS has passed', as
     const elapsed = performance.now() - started
     t.equal(res.status, 504, method)
     t.same(await json(t, res), { error: 'Servicio pagos no respondió a tiempo', code: 'GATEWAY_ERR_TIEMPO_AGOTADO' })
-    t.ok(elapsed >= 250 && elapsed < 2_000, `${method} answered after ${Math.round(elapsed)} ms`)
+    // Not before the timeout; and by it, not by the service's answer 5 s on
+    // (the bound is far from 300 ms, for a busy machine: CI's varies 3 ×).
+    t.ok(elapsed >= 250 && elapsed < 4_500, `${method} answered after ${Math.round(elapsed)} ms`)
   }
   const fast = await fetch(`${gw}/pagos/status`)
   t.equal(fast.status, 200, 'the pool still serves the next request')
@@ -279,7 +281,8 @@ t.test('/health aggregates each service\'s readiness', async (t) => {
     const elapsed = performance.now() - started
     t.equal(res.status, 503)
     t.match((await json(t, res)).servicios.pagos, { status: 'caido', error: 'Servicio pagos no respondió a tiempo' })
-    t.ok(elapsed < 1_500, `answered after ${Math.round(elapsed)} ms`)
+    // By the timeout, not by pagos' answer 5 s on (the bound is far from 200 ms, for a busy machine).
+    t.ok(elapsed < 4_500, `answered after ${Math.round(elapsed)} ms`)
   })
 
   t.test('/health/live is the gateway\'s own liveness', async (t) => {

@@ -27,7 +27,9 @@ t.test('out of the box every payment is approved promptly', async (t) => {
     t.type(r.motivo, 'string')
     t.ok(r.motivo.length > 0, 'with a motivo')
   }
-  t.ok(performance.now() - started < 1000, 'without waiting')
+  t.equal(config.PROCESADOR_LATENCIA_MS, 0, 'no latency by default')
+  // Far below the original's 2 s sleep per payment, for a busy machine.
+  t.ok(performance.now() - started < 1900, 'without waiting')
 })
 
 t.test('a failure rate of 1 refuses every payment, with a motivo', async (t) => {
