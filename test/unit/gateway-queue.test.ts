@@ -1,6 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
-import { setTimeout as delay } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { waitFor } from '../helpers/poll.js'
 import { deadUrl, startGateway } from '../helpers/gateway-fixtures.js'
@@ -51,15 +50,16 @@ async function fillPool (gateway: string, upstream: Awaited<ReturnType<typeof bu
 
 /**
  * `curl -X POST .../pagar` (no body: it pays the default amount), from a
- * client that hangs up after `ms`. A request with a body needs no help: its
- * body stream fails when the client goes, and undici then does not send it.
+ * client that hangs up when the returned function is called. A request with
+ * a body needs no help: its body stream fails when the client goes, and
+ * undici then does not send it.
  */
-function payAndHangUp (gateway: string, requestId: string, ms: number): void {
+function payAndHangUp (gateway: string, requestId: string): () => void {
   const { hostname, port } = new URL(gateway)
   const socket = connect(Number(port), hostname)
   socket.on('error', () => {})
   socket.write(`POST /usuarios/1/pagar HTTP/1.1\r\nHost: ${hostname}\r\nx-request-id: ${requestId}\r\n\r\n`)
-  setTimeout(() => socket.destroy(), ms)
+  return () => socket.destroy()
 }
 
 t.test('a payment whose client hung up while it waited for a connection is never sent', async (t) => {
@@ -67,8 +67,13 @@ t.test('a payment whose client hung up while it waited for a connection is never
   const gw = await startGateway(t, { USUARIOS_URL: usuarios.url, PAGOS_URL: await deadUrl() })
   const busy = await fillPool(gw.url, usuarios)
 
-  payAndHangUp(gw.url, 'abandonada', 200)
-  await delay(400)
+  const hangUp = payAndHangUp(gw.url, 'abandonada')
+  // Waited for, not slept on: the gateway holds the payment's connection
+  // (its request, written at once, read with it), then has seen it go,
+  // before the pool frees up (a fixed 200 ms / 400 ms could race on a busy machine).
+  await waitFor('the gateway to hold the payment\'s connection', async () => await gw.openConnections() === POOL + 1)
+  hangUp()
+  await waitFor('the gateway to see the client go', async () => await gw.openConnections() === POOL)
   usuarios.release()
   t.same(new Set(await Promise.all(busy)), new Set([200]))
   // Queued after it: once this one is answered, the one before had its turn.
