@@ -4,6 +4,7 @@ import t from 'tap'
 import { createTestDatabase, POSTGRES_ADMIN_URL, postgresSkipped } from '../../lib/launch/postgres.js'
 import { openDatabase } from '../../lib/storage/db.js'
 import { silent } from '../helpers/apps.js'
+import { waitFor } from '../helpers/poll.js'
 
 // Regression: a connection the server ended while the pool had lent it out
 // (pg_terminate_backend, a PostgreSQL restart or crash) emitted an 'error'
@@ -22,6 +23,16 @@ t.test('a connection ended while in use fails its transaction, not the process; 
     } finally { await admin.end() }
   }
 
+  /** Whether a backend of the test's database is running `query` now. */
+  const running = async (query: string): Promise<boolean> => {
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL })
+    await admin.connect()
+    try {
+      const r = await admin.query("select count(*)::int as n from pg_stat_activity where datname = $1 and state = 'active' and query = $2", [database.name, query])
+      return r.rows[0].n > 0
+    } finally { await admin.end() }
+  }
+
   // Lent out, between two statements of a transaction (no query in flight).
   await t.rejects(db.transaction().execute(async (trx) => {
     await sql`select 1`.execute(trx)
@@ -32,13 +43,15 @@ t.test('a connection ended while in use fails its transaction, not the process; 
 
   // Lent out, with a query in flight.
   const sleeping = t.rejects(sql`select pg_sleep(10)`.execute(db), 'the query in flight fails')
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await waitFor('the query running on the server', async () => await running('select pg_sleep(10)'))
   await terminate()
   await sleeping
 
-  // The pool's idle connection was terminated too; give its close a moment to
-  // arrive (a query sent on it before that fails once, as any in flight would).
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const r = await sql<{ one: number }>`select 1 as one`.execute(db)
-  t.same(r.rows, [{ one: 1 }], 'the pool opens a new connection')
+  // The pool's idle connection was terminated too: a query sent on it before
+  // its close arrives fails, as any in flight would; polled (not slept on)
+  // until the pool has let it go and opened a new one.
+  const rows = await waitFor('a query on a new connection', async () => {
+    try { return (await sql<{ one: number }>`select 1 as one`.execute(db)).rows } catch { return undefined }
+  }, { timeoutMs: 10_000, intervalMs: 100 })
+  t.same(rows, [{ one: 1 }], 'the pool opens a new connection')
 })
