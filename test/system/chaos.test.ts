@@ -15,7 +15,7 @@ t.test('a short chaos run loses nothing, doubles nothing, breaks no invariant', 
     concurrency: 6,
     log: (l) => t.comment(l),
     script: ['kill usuarios', 'drop', 'kill pagos', 'drop'],
-    env: { RATE_LIMIT_MAX: '60', RATE_LIMIT_WINDOW_MS: '1000' }
+    env: { RATE_LIMIT_MAX: '30', RATE_LIMIT_WINDOW_MS: '1000' }
   })
   t.comment(formatReport(report))
   t.ok(report.accepted > 0, 'payments were accepted')
