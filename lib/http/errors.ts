@@ -23,6 +23,15 @@ export const MissingHostError = createError('PETICION_MAL_FORMADA', 'Petición H
 /** 400: a request target `*` (asterisk form, RFC 9112 §3.2.4) with a method other than OPTIONS. */
 export const AsteriskFormError = createError('PETICION_MAL_FORMADA', 'Petición HTTP mal formada: el destino * solo vale para OPTIONS', 400)
 
+/** 400: a Host header on more than one line, or one that is not a host[:port] (RFC 9112 §3.2). */
+export const InvalidHostError = createError('PETICION_MAL_FORMADA', 'Petición HTTP mal formada: la cabecera Host debe ir una sola vez y nombrar un host', 400)
+
+/** 501: a Transfer-Encoding other than chunked (`gzip, chunked`): its body is not read as something it is not (RFC 9112 §6.1); the connection is closed. */
+export const TransferCodingNotImplementedError = createError('CODIFICACION_TRANSFERENCIA_NO_SOPORTADA', 'Codificación de transferencia no soportada: solo chunked', 501)
+
+/** 505: a request line that names an HTTP version other than 1.x (`HTTP/2.0` sent as text). */
+export const HttpVersionNotSupportedError = createError('VERSION_HTTP_NO_SOPORTADA', 'Versión de HTTP no soportada: use HTTP/1.1', 505)
+
 /** 404: no route has this path. */
 export const RouteNotFoundError = createError('RUTA_NO_ENCONTRADA', 'Ruta no encontrada', 404)
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import Fastify, { type FastifyError, type preValidationHookHandler, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import Fastify, { type FastifyError, type FastifyRequest, type HookHandlerDoneFunction, type preValidationHookHandler, type LogController, type FastifyReply, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
@@ -9,7 +9,7 @@ import { duplicateMember, fieldBefore, inexactNumber, isWellFormedMediaType, rep
 import { methodNotAllowed } from './method-not-allowed.js'
 import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
-  AsteriskFormError, CharsetNotSupportedError, DatabaseUnavailableError, EncodingNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
+  AsteriskFormError, CharsetNotSupportedError, HttpVersionNotSupportedError, InvalidHostError, InvalidJsonError, TransferCodingNotImplementedError, DatabaseUnavailableError, EncodingNotSupportedError, errorBody, ExpectNotSupportedError, frameworkErrorBody, HeadersTooLargeError, InternalError, MalformedRequestError,
   MediaTypeNotSupportedError, MethodNotAllowedError, MissingHostError, RequestTimeoutError, RouteNotFoundError, ShuttingDownError, UrlTooLongError, ValidationError
 } from './errors.js'
 
@@ -34,6 +34,11 @@ const MALFORMED = { status: 400, reason: 'Bad Request', ...errorBody(new Malform
 /* Bodies answered from hooks, built once. */
 const MISSING_HOST = errorBody(new MissingHostError())
 const ASTERISK_FORM = errorBody(new AsteriskFormError())
+const INVALID_HOST = errorBody(new InvalidHostError())
+const TRANSFER_CODING = errorBody(new TransferCodingNotImplementedError())
+const HTTP_VERSION = errorBody(new HttpVersionNotSupportedError())
+// RFC 3986 host (reg-name, IPv4, or an IP literal in brackets) and an optional port; empty is allowed (RFC 9112 §3.2).
+const HOST = /^(?:\[[0-9A-Za-z:.%~_-]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/
 const SHUTTING_DOWN = errorBody(new ShuttingDownError())
 const URL_TOO_LONG = errorBody(new UrlTooLongError())
 const METHOD_NOT_ALLOWED = errorBody(new MethodNotAllowedError())
@@ -198,8 +203,10 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     if (!isWellFormedMediaType(req.headers['content-type'] ?? '')) return done(ClientError.of(new MediaTypeNotSupportedError()), undefined)
     const decoded = decodeUtf8Body(req.headers['content-type'], body as Buffer)
     if (decoded instanceof ClientError) return done(decoded, undefined)
-    // Empty, not blank: a body of only whitespace is not JSON (it had paid the default amount).
-    if (decoded === '') return done(null, undefined)
+    // Empty, not blank: a body of only whitespace, or only a byte order mark
+    // (which decoding drops), is not JSON; both had paid the default amount.
+    if ((body as Buffer).length === 0) return done(null, undefined)
+    if (decoded === '') return done(ClientError.of(new InvalidJsonError()), undefined)
     json(req, decoded, (err, value) => {
       // Money is decided on the digits the client wrote: a number JSON.parse
       // had to round (more digits than a double holds) is refused, not taken
@@ -234,11 +241,25 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   })
 
   // Callback hooks, not async ones: no promise per request on every route.
-  app.addHook('onRequest', (req, reply, done) => {
+  // admit: what every request must be before any route runs.
+  const admit = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     reply.header('x-request-id', req.id)
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
-      void reply.code(400).header('connection', 'close').send(MISSING_HOST)
+    if (req.raw.httpVersionMajor !== 1) {
+      void reply.code(505).header('connection', 'close').send(HTTP_VERSION)
+      return
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, with two Host lines
+    // (Node keeps the first) or with one that names no host is a 400.
+    const host = req.headers.host
+    if (host === undefined ? req.raw.httpVersion === '1.1' : !HOST.test(host) || hostLines(req.raw.rawHeaders) > 1) {
+      void reply.code(400).header('connection', 'close').send(host === undefined ? MISSING_HOST : INVALID_HOST)
+      return
+    }
+    // RFC 9112 §6.1: a transfer coding the server does not know is a 501; Node
+    // would undo the chunked one and read the rest (`gzip, chunked`) as plain.
+    const te = req.headers['transfer-encoding']
+    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+      void reply.code(501).header('connection', 'close').send(TRANSFER_CODING)
       return
     }
     if (closing) {
@@ -257,6 +278,17 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       return
     }
     done()
+  }
+  // A request pipelined behind one still being answered on its connection
+  // waits for that answer before anything of it runs: Node would run both at
+  // once (answering in order), and a payment pipelined after a top-up was
+  // refused, or paid, from a balance the top-up had not yet reached (RFC 9112
+  // §9.3.2 allows parallel work only for safe methods; every pipelined
+  // request is serialized, the simple rule). Node gives a queued answer its
+  // socket, and says so, once the one before it has finished.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (reply.raw.socket === null) reply.raw.once('socket', () => { admit(req, reply, done) })
+    else admit(req, reply, done)
   })
   // A header a route declares in its schema (Idempotency-Key) is read once:
   // sent twice, it is a 400 saying so, before anything is done. Only routes
@@ -278,12 +310,19 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   // Content-Type and even empty: the JSON parser sees only JSON bodies, and a
   // gzip-labelled empty POST had paid the default amount.
   // Content-Type is one value (RFC 9110 §5.3): Node keeps the first of two
-  // lines, a proxy before it may keep the last, so two are a 400.
+  // lines, a proxy before it may keep the last, so two are a 400. Such a
+  // route that declares no query takes none: `pagar?monto=5` had paid the
+  // default amount, the query unread; its data goes in the body.
   app.addHook('preValidation', (req, _reply, done) => {
-    if (req.routeOptions.schema?.body !== undefined) {
+    const schema = req.routeOptions.schema
+    if (schema?.body !== undefined) {
       if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED())
       const repeated = repeatedHeader(req.raw.rawHeaders, CONTENT_TYPE)
       if (repeated !== undefined) return done(new ClientError(400, repeated.code, repeated.error, { campo: repeated.campo, detalle: repeated.detalle }))
+      if (schema.querystring === undefined) {
+        const campo = Object.keys(req.query as object)[0]
+        if (campo !== undefined) return done(ClientError.of(new ValidationError(), { campo, detalle: `\`${campo}\` no es un parámetro de esta operación: los datos van en el cuerpo JSON` }))
+      }
       if (req.body === undefined) req.body = {}
     }
     done()
@@ -332,6 +371,16 @@ export class ClientError extends Error {
   }
 }
 
+/** How many raw header lines name Host (Node keeps the first of several). */
+function hostLines (rawHeaders: readonly string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 4 && name.toLowerCase() === 'host') n++
+  }
+  return n
+}
+
 /** The 415 for a compressed (or otherwise encoded) body: Accept-Encoding names the one coding taken (RFC 9110 §12.5.3). */
 const ENCODING_NOT_SUPPORTED = (): ClientError => {
   const err = new EncodingNotSupportedError()
@@ -357,14 +406,16 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * A JSON body as text: only UTF-8 (a `charset` parameter naming another
- * encoding is a 415 — such a body is refused, not transcoded), and only valid
+ * encoding, even beside one naming UTF-8, is a 415 — such a body is
+ * refused, not transcoded), and only valid
  * UTF-8 (a 400 naming the field whose string holds the first bad byte). A
  * leading byte order mark is dropped.
  */
 export function decodeUtf8Body (contentType: string | undefined, body: Buffer): string | ClientError {
-  const charset = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i.exec(contentType ?? '')?.[1]
-  if (charset !== undefined && !UTF8.test(charset)) {
-    return ClientError.of(new CharsetNotSupportedError())
+  // Every charset parameter: given twice (`charset=utf-8; charset=latin1`),
+  // another reader may take the other one, so each must name UTF-8.
+  for (const [, charset] of (contentType ?? '').matchAll(/;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/gi)) {
+    if (!UTF8.test(charset!)) return ClientError.of(new CharsetNotSupportedError())
   }
   try {
     return strictUtf8.decode(body)

@@ -29,6 +29,15 @@ export interface ValidationAnswer {
 
 const INVALID = errorBody(new ValidationError())
 
+/**
+ * `record[key]` when `key` is the record's own: a field named `constructor`
+ * or `toString` must not find Object.prototype's function (its source text
+ * had been the answer's `detalle`).
+ */
+function own (record: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined
+}
+
 const TYPES: Record<string, string> = {
   number: 'un número',
   integer: 'un número entero',
@@ -43,7 +52,7 @@ function fieldOf (issue: ValidationIssue, context: string | undefined): string |
   const missing = issue.keyword === 'required' ? (issue.params?.requiredProperties as string[] | undefined)?.[0] : undefined
   const last = missing ?? issue.instancePath.split('/').pop()?.replace(/~1/g, '/').replace(/~0/g, '~')
   if (last === undefined || last === '') return undefined
-  return context === 'headers' ? HEADER_NAMES[last] ?? last : last
+  return context === 'headers' ? own(HEADER_NAMES, last) ?? last : last
 }
 
 function wording (issue: ValidationIssue, campo: string, context: string | undefined): string {
@@ -52,10 +61,10 @@ function wording (issue: ValidationIssue, campo: string, context: string | undef
   switch (issue.keyword) {
     case 'required': return `falta el campo \`${campo}\``
     // A query parameter given twice arrives as a list.
-    case 'type': return context !== 'body' && p.type === 'string' ? `\`${campo}\` debe aparecer una sola vez` : `\`${campo}\` debe ser ${TYPES[String(p.type)] ?? String(p.type)}`
+    case 'type': return context !== 'body' && p.type === 'string' ? `\`${campo}\` debe aparecer una sola vez` : `\`${campo}\` debe ser ${own(TYPES, String(p.type)) ?? String(p.type)}`
     case 'minLength': return limit === 1 ? `\`${campo}\` no puede estar vacío` : `\`${campo}\` debe tener al menos ${limit} caracteres`
     case 'maxLength': return `\`${campo}\` no puede tener más de ${limit} caracteres`
-    case 'pattern': return `\`${campo}\` ${PATTERNS[campo] ?? 'no tiene un formato válido'}`
+    case 'pattern': return `\`${campo}\` ${own(PATTERNS, campo) ?? 'no tiene un formato válido'}`
     case 'format': return `\`${campo}\` debe ser ${p.format === 'uuid' ? 'un UUID' : `un ${String(p.format)} válido`}`
     case 'minimum': return `\`${campo}\` debe ser como mínimo ${String(limit)}`
     case 'exclusiveMinimum': return `\`${campo}\` debe ser mayor que ${String(limit)}`
@@ -78,7 +87,7 @@ export function validationAnswer (issues: ValidationIssue[], context: string | u
     const detalle = context === 'body' ? 'el cuerpo debe ser un objeto JSON' : 'petición inválida'
     return { ...INVALID, detalle }
   }
-  const money = context === 'body' && issue.keyword !== 'required' ? MONEY[campo] : undefined
+  const money = context === 'body' && issue.keyword !== 'required' ? own(MONEY, campo) : undefined
   return { ...INVALID, campo, detalle: money ?? wording(issue, campo, context) }
 }
 
@@ -110,7 +119,7 @@ export function inexactNumber (json: string): ValidationAnswer | undefined {
     if (token.startsWith('"') || decimalKey(token) === decimalKey(String(Number(token)))) continue
     const campo = fieldBefore(json.slice(0, m.index))
     if (campo === undefined) return { ...INVALID, detalle: `el número ${token.slice(0, 40)} no se puede leer exactamente` }
-    return { ...INVALID, campo, detalle: MONEY[campo] ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
+    return { ...INVALID, campo, detalle: own(MONEY, campo) ?? `\`${campo}\` tiene más cifras de las que se pueden leer exactamente` }
   }
   return undefined
 }
@@ -141,7 +150,7 @@ export function repeatedHeader (rawHeaders: readonly string[], names: ReadonlySe
     const name = rawHeaders[i]!.toLowerCase()
     if (!names.has(name)) continue
     if (seen.has(name)) {
-      const campo = HEADER_NAMES[name] ?? name
+      const campo = own(HEADER_NAMES, name) ?? name
       return { ...INVALID, campo, detalle: `\`${campo}\` debe aparecer una sola vez` }
     }
     seen.add(name)

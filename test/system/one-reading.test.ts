@@ -110,3 +110,48 @@ t.test('a noncharacter and a line separator are refused for what they are', asyn
     }
   }
 })
+
+t.test('a body that is only a byte order mark is not "no body": a 400, nothing paid or refunded', async (t) => {
+  for (const [where, base] of entries()) {
+    const before = await account(base, 2)
+    const client = await rawClient(t, base)
+    const head = `POST /usuarios/2/pagar HTTP/1.1\r\nHost: ${new URL(base).host}\r\nContent-Type: application/json\r\nContent-Length: 3\r\nConnection: close\r\n\r\n`
+    client.write(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from([0xef, 0xbb, 0xbf])]))
+    await client.waitClosed(10_000)
+    const answer = parseAnswer(client.received())
+    t.same([answer.status, JSON.parse(answer.body)], [400, { error: 'JSON inválido', code: 'JSON_INVALIDO' }], `${where}: a BOM alone is a 400`)
+    t.same(await account(base, 2), before, `${where}: nothing paid`)
+  }
+})
+
+t.test('a query on an operation that takes a body is refused, not ignored', async (t) => {
+  for (const [where, base] of entries()) {
+    const before = await account(base, 2)
+    for (const path of ['/usuarios/2/pagar?monto=5', '/usuarios/2/recargar?monto=5&x=1']) {
+      const answer = await raw(t, base, [`POST ${path} HTTP/1.1`, 'Content-Type: application/json'], path.includes('pagar') ? '' : '{"monto":1}')
+      t.same([answer.status, JSON.parse(answer.body)], [400, { error: 'Datos inválidos', code: 'VALIDACION', campo: 'monto', detalle: '`monto` no es un parámetro de esta operación: los datos van en el cuerpo JSON' }], `${where}: ${path}`)
+    }
+    t.same(await account(base, 2), before, `${where}: nothing paid or topped up`)
+  }
+})
+
+t.test('a field named like an Object.prototype member is named, not answered with its source', async (t) => {
+  for (const [where, base] of entries()) {
+    for (const campo of ['constructor', 'toString', 'hasOwnProperty']) {
+      const answer = await raw(t, base, ['POST /usuarios/2/pagar HTTP/1.1', 'Content-Type: application/json'], `{"${campo}":1}`)
+      t.same([answer.status, JSON.parse(answer.body)], [400, { error: 'Datos inválidos', code: 'VALIDACION', campo, detalle: `\`${campo}\` no es un campo de esta petición` }], `${where}: ${campo}`)
+    }
+  }
+})
+
+t.test('a charset given twice must name UTF-8 both times', async (t) => {
+  for (const [where, base] of entries()) {
+    const before = await account(base, 2)
+    for (const type of ['application/json; charset=utf-8; charset=latin1', 'application/json; charset=latin1; charset=utf-8']) {
+      const answer = await raw(t, base, ['POST /usuarios/2/pagar HTTP/1.1', `Content-Type: ${type}`], '{"monto":1}')
+      t.equal(answer.status, 415, `${where}: ${type}: 415`)
+      t.equal(JSON.parse(answer.body).code, 'CHARSET_NO_SOPORTADO')
+    }
+    t.same(await account(base, 2), before, `${where}: nothing paid`)
+  }
+})
