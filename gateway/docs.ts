@@ -9,6 +9,7 @@ import { UsuariosOperations } from '../contracts/http/usuarios-operations.js'
 import { ErrorSchema } from '../contracts/http/common.js'
 import { buildOpenApiDocument, registerDocumentRoute, ServiceRouteDocs, type OpenApiDocument, type StandaloneRoute } from '../lib/http/openapi.js'
 import { GatewayHealthSchema } from './health.js'
+import { ignoreRanges, staticFileError } from './static-files.js'
 
 /*
  * The gateway's documents, built in-process from the contracts (they don't
@@ -90,6 +91,10 @@ export const gatewayDocs = fp<{ apiKeys: boolean }>(async (app, { apiKeys }) => 
   registerDocumentRoute(app, '/asyncapi.json', () => asyncApiDocument())
   // Encapsulated: the static-mode `swagger` decorator serves this document to Swagger UI only.
   await app.register(async (scope) => {
+    // Swagger UI's files answer errors as the dashboard's do, and ignore
+    // Range: its static serving has no acceptRanges option (gateway/static-files.ts).
+    scope.setErrorHandler(staticFileError)
+    ignoreRanges(scope)
     await scope.register(swagger, { mode: 'static', specification: { document: document as any } })
     await scope.register(swaggerUi, {
       routePrefix: '/docs',

@@ -31,6 +31,12 @@ export const ServiceNotReadyError = createError<'GATEWAY_ERR_SERVICIO_NO_LISTO',
 /** 400: a path that would leave the service's prefix once decoded (`..%2f`). */
 export const InvalidPathError = createError('GATEWAY_ERR_RUTA_INVALIDA', 'Ruta inválida', 400)
 
+/**
+ * 412: a static file (the dashboard's, Swagger UI's) asked for with
+ * `If-Match` or `If-Unmodified-Since` that the file no longer matches.
+ */
+export const PreconditionFailedError = createError('GATEWAY_ERR_PRECONDICION_FALLIDA', 'El archivo no cumple la condición de la petición (If-Match o If-Unmodified-Since)', 412)
+
 /* The gateway's own refusals: auth, rate limit, body size. */
 
 /** 401: GATEWAY_API_KEYS is set and the request carries no valid `Authorization: Bearer <key>`. */
