@@ -348,14 +348,22 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
   })
 
   // A known path with a method it does not have is a 405 with Allow; any other is a 404.
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply): void => {
     const allow = knownMethods.allowedFor(req.method, req.url)
     if (allow !== undefined) {
-      reply.code(405).header('allow', allow).send(METHOD_NOT_ALLOWED)
+      void reply.code(405).header('allow', allow).send(METHOD_NOT_ALLOWED)
       return
     }
-    reply.code(404).send(ROUTE_NOT_FOUND)
+    void reply.code(404).send(ROUTE_NOT_FOUND)
+  }
+  // Answered before the body is read: a body that is not JSON, too large or
+  // of another type must not hide the 404 or 405 (`PUT /usuarios/1` with a
+  // bad body had been a 400 JSON_INVALIDO). Node reads and drops the body.
+  app.addHook('preParsing', (req, reply, payload, done) => {
+    if (req.is404) notFound(req, reply)
+    else done(null, payload)
   })
+  app.setNotFoundHandler(notFound)
   return app
 }
 

@@ -23,7 +23,7 @@ export interface KnownMethods {
    * the path, or has it with this method (a real 404).
    */
   allowedFor: (method: string, url: string) => string | undefined
-  /** Every method some route has (HEAD with GET), as an `Allow` value: the server's answer to `OPTIONS *`. */
+  /** Every method some route has (HEAD with GET), and OPTIONS (`OPTIONS *` itself), as an `Allow` value: the server's answer to `OPTIONS *`. */
   all: () => string
 }
 
@@ -54,6 +54,6 @@ export function methodNotAllowed (app: FastifyInstance): KnownMethods {
       // The method is there after all (the router refused the path for another reason): a 404.
       return allowed.size === 0 || allowed.has(method) ? undefined : [...allowed].sort().join(', ')
     },
-    all: () => (every ??= [...new Set(knownPaths().flatMap((k) => [...k.methods]))].sort().join(', '))
+    all: () => (every ??= [...new Set([...knownPaths().flatMap((k) => [...k.methods]), 'OPTIONS'])].sort().join(', '))
   }
 }

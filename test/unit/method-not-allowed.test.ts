@@ -46,6 +46,13 @@ for (const [name, build] of apps) {
         cases++
         t.equal(res.statusCode, 405, `${method} ${url}`)
         t.equal(res.headers.allow, allow, `${method} ${url}: Allow`)
+        // Answered before any body is read: a bad one does not turn it into a 400 or 415.
+        if (method !== 'GET' && method !== 'HEAD') {
+          for (const type of ['application/json', 'text/plain']) {
+            const bad = await app.inject({ method: method as 'POST', url, headers: { 'content-type': type }, payload: 'x' })
+            t.equal(bad.statusCode, 405, `${method} ${url} with a body of ${type} that is not JSON: still the 405`)
+          }
+        }
         if (method === 'HEAD') continue
         t.match(res.headers['content-type'], /^application\/json/)
         t.same(res.json(), { error: 'Método no permitido', code: 'METODO_NO_PERMITIDO' }, `${method} ${url}: JSON`)
@@ -64,6 +71,8 @@ t.test('a path no route has stays a 404, whatever the method', async (t) => {
       t.same(res.json(), { error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' })
       t.equal(res.headers.allow, undefined)
     }
+    const bad = await app.inject({ method: 'POST', url: '/no-existe/1', headers: { 'content-type': 'application/json' }, payload: '{' })
+    t.same([bad.statusCode, bad.json()], [404, { error: 'Ruta no encontrada', code: 'RUTA_NO_ENCONTRADA' }], `${name}: POST with a bad body: still the 404`)
   }
 })
 
