@@ -17,7 +17,7 @@ export const PATTERNS: Record<string, string> = {
   usuarioId: 'debe ser un id numérico de usuario (1, 2, …)',
   usuario: 'debe ser un id numérico de usuario (1, 2, …)',
   limit: 'debe ser un número entero de 1 a 100',
-  offset: 'debe ser un número entero mayor o igual que 0',
+  offset: 'debe ser un número entero de 0 a 999999999',
   'Idempotency-Key': 'solo admite caracteres ASCII visibles, sin espacios (1 a 200)'
 }
 

@@ -13,6 +13,7 @@ t.test('every 400 of validation is Spanish and names the field', async (t) => {
     ['a path id', async () => await app.inject('/usuarios/abc'), 'usuarioId', '`usuarioId` debe ser un id numérico de usuario (1, 2, …)'],
     ['a limit', async () => await app.inject('/usuarios?limit=0'), 'limit', '`limit` debe ser un número entero de 1 a 100'],
     ['a limit twice', async () => await app.inject('/usuarios?limit=1&limit=2'), 'limit', '`limit` debe aparecer una sola vez'],
+    ['an offset past its maximum', async () => await app.inject('/usuarios?offset=99999999999999999999'), 'offset', '`offset` debe ser un número entero de 0 a 999999999'],
     ['an estado', async () => await app.inject('/usuarios/1/pagos?estado=raro'), 'estado', '`estado` no es un valor permitido'],
     ['a pagoId', async () => await app.inject('/usuarios/1/pagos/no-es-uuid'), 'pagoId', '`pagoId` debe ser un UUID'],
     ['pagos\' usuario filter', async () => await pagos.inject('/pagos?usuario=abc'), 'usuario', '`usuario` debe ser un id numérico de usuario (1, 2, …)'],
