@@ -20,7 +20,8 @@ t.test('the unit tier passes with no broker, no database server and no build', a
     return
   }
   const dir = t.testdir()
-  for (const entry of ['contracts', 'lib', 'usuarios', 'pagos', 'gateway', 'bench', 'test', 'package.json', 'tsconfig.json']) {
+  // .ci and deploy: a unit test reads a tap log with `.ci/run --failures`, which sources deploy/lib.sh.
+  for (const entry of ['contracts', 'lib', 'usuarios', 'pagos', 'gateway', 'bench', 'test', '.ci', 'deploy', 'package.json', 'tsconfig.json']) {
     cpSync(join(ROOT, entry), join(dir, entry), { recursive: true, filter: (src) => !src.includes('/test/artifacts') })
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
