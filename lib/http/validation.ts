@@ -166,7 +166,8 @@ export function repeatedHeader (rawHeaders: readonly string[], names: ReadonlySe
  * it. Money is not moved on a reading another program may not share.
  */
 export function duplicateMember (json: string): ValidationAnswer | undefined {
-  // Each open object's names so far (a Set made at its second name); null for an array.
+  // Each open object's names so far: undefined before its first, that name
+  // alone after it, a Set from its second (most bodies make no Set); null for an array.
   const open: Array<Set<string> | string | null | undefined> = []
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i)
