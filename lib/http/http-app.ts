@@ -5,7 +5,7 @@ import Fastify, { type FastifyError, type FastifyRequest, type HookHandlerDoneFu
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { OneLinePerRequest } from './request-log.js'
-import { duplicateMember, fieldBefore, inexactNumber, isWellFormedMediaType, repeatedHeader, validationAnswer, type ValidationIssue } from './validation.js'
+import { duplicateMember, fieldBefore, inexactNumber, isWellFormedMediaType, repeatedHeader, validationAnswer, type ValidationAnswer, type ValidationIssue } from './validation.js'
 import { methodNotAllowed } from './method-not-allowed.js'
 import { isDatabaseUnavailable } from '../storage/unavailable.js'
 import {
@@ -212,7 +212,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
       // had to round (more digits than a double holds) is refused, not taken
       // as its neighbour; and on one reading: a member named twice is refused.
       const refused = err === null ? inexactNumber(decoded) ?? duplicateMember(decoded) : undefined
-      if (refused !== undefined) return done(new ClientError(400, refused.code, refused.error, { ...(refused.campo === undefined ? {} : { campo: refused.campo }), detalle: refused.detalle }), undefined)
+      if (refused !== undefined) return done(ClientError.ofAnswer(refused), undefined)
       done(err, value)
     })
   })
@@ -318,7 +318,7 @@ export function createHttpApp (logger: Logger, bodyLimit = BODY_LIMIT, logContro
     if (schema?.body !== undefined) {
       if (!isIdentityCoding(req.headers['content-encoding'])) return done(ENCODING_NOT_SUPPORTED())
       const repeated = repeatedHeader(req.raw.rawHeaders, CONTENT_TYPE)
-      if (repeated !== undefined) return done(new ClientError(400, repeated.code, repeated.error, { campo: repeated.campo, detalle: repeated.detalle }))
+      if (repeated !== undefined) return done(ClientError.ofAnswer(repeated))
       if (schema.querystring === undefined) {
         const campo = Object.keys(req.query as object)[0]
         if (campo !== undefined) return done(ClientError.of(new ValidationError(), { campo, detalle: `\`${campo}\` no es un parámetro de esta operación: los datos van en el cuerpo JSON` }))
@@ -376,6 +376,11 @@ export class ClientError extends Error {
   /** `err` (a catalogue error: code, message, status) answered with `extra` fields. */
   static of (err: { statusCode?: number, code: string, message: string }, extra: Record<string, unknown> = {}): ClientError {
     return new ClientError(err.statusCode ?? 400, err.code, err.message, extra)
+  }
+
+  /** A 400 VALIDACION worded by lib/http/validation.ts, thrown from a hook or parser: answered as that body. */
+  static ofAnswer ({ error, code, ...extra }: ValidationAnswer): ClientError {
+    return new ClientError(400, code, error, extra)
   }
 }
 
