@@ -17,15 +17,18 @@ import { Type, type TString } from 'typebox'
 
 /** In a `u` regexp a lone surrogate is a code point of category Cs; a well-formed pair is not. */
 const SUSTITUTO_SUELTO = /\p{Cs}/u
+const CONTROL = /\p{Cc}/u
+const SEPARADORES = /[\p{Zl}\p{Zp}]/u
+const NO_CARACTERES = /\p{Noncharacter_Code_Point}/u
 // Blank: whitespace, invisible characters, the Braille blank U+2800 (renders as a space but is a symbol), and combining marks with nothing to combine with.
 const INVISIBLES = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800\p{M}]*$/u
 
 /** The rules in the order they are checked: a text is refused by the first it breaks, with its `detalle` (after the field's name). */
 const REGLAS: ReadonlyArray<{ valido: (s: string) => boolean, detalle: string }> = [
   { valido: (s) => !SUSTITUTO_SUELTO.test(s), detalle: 'no es Unicode válido (tiene un sustituto suelto)' },
-  { valido: (s) => !/\p{Cc}/u.test(s), detalle: 'tiene caracteres de control' },
-  { valido: (s) => !/[\p{Zl}\p{Zp}]/u.test(s), detalle: 'tiene separadores de línea o de párrafo (U+2028, U+2029)' },
-  { valido: (s) => !/\p{Noncharacter_Code_Point}/u.test(s), detalle: 'tiene no-caracteres de Unicode (como U+FFFE o U+FFFF)' },
+  { valido: (s) => !CONTROL.test(s), detalle: 'tiene caracteres de control' },
+  { valido: (s) => !SEPARADORES.test(s), detalle: 'tiene separadores de línea o de párrafo (U+2028, U+2029)' },
+  { valido: (s) => !NO_CARACTERES.test(s), detalle: 'tiene no-caracteres de Unicode (como U+FFFE o U+FFFF)' },
   { valido: (s) => !INVISIBLES.test(s), detalle: 'no puede estar vacío ni ser solo espacios o caracteres invisibles' }
 ]
 
