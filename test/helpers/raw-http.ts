@@ -63,3 +63,15 @@ export function parseAnswer (text: string): RawAnswer {
     return { status, headers, body: Buffer.from(rest, 'latin1').subarray(0, length).toString('utf8') }
   }
 }
+
+/** Every HTTP answer in `text`, in order (after any 1xx; Content-Length bodies): what a client reads off a connection it pipelined on. */
+export function parseAnswers (text: string): RawAnswer[] {
+  const out: RawAnswer[] = []
+  let rest = text
+  while (rest.includes('\r\n\r\n')) {
+    const answer = parseAnswer(rest)
+    out.push(answer)
+    rest = rest.slice(rest.indexOf('\r\n\r\n') + 4 + Buffer.byteLength(answer.body))
+  }
+  return out
+}

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
-import { parseAnswer, rawClient } from '../helpers/raw-http.js'
+import { parseAnswers, rawClient } from '../helpers/raw-http.js'
 import { startSystem, type System } from '../../lib/launch/system.js'
 
 /*
@@ -29,19 +29,6 @@ async function account (base: string, id: number): Promise<[number, number]> {
   return [(await call('GET', `${base}/usuarios/${id}`)).body.saldo, (await call('GET', `${base}/usuarios/${id}/pagos?limit=100`)).body.total]
 }
 
-/** Every HTTP answer in `text`, in order (Content-Length bodies). */
-function answers (text: string): Array<{ status: number, body: string }> {
-  const out: Array<{ status: number, body: string }> = []
-  let rest = text
-  while (rest.includes('\r\n\r\n')) {
-    const answer = parseAnswer(rest)
-    out.push({ status: answer.status, body: answer.body })
-    const headEnd = rest.indexOf('\r\n\r\n') + 4
-    rest = rest.slice(headEnd + Buffer.byteLength(answer.body))
-  }
-  return out
-}
-
 async function newUser (base: string, saldo: number): Promise<number> {
   const res = await call('POST', `${base}/usuarios`, { nombre: 'Pipelined', saldo })
   return res.body.id as number
@@ -56,7 +43,7 @@ t.test('a valid payment followed by refused bytes on the same connection: its 20
       // One write: the bad bytes arrive with the payment, as close as they can.
       client.write(`POST /usuarios/${id}/pagar HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${garbage}`)
       await client.waitClosed(15_000)
-      const got = answers(client.received())
+      const got = parseAnswers(client.received())
       t.same(got.map((a) => a.status), [202, expected], `${where}, ${JSON.stringify(garbage.slice(0, 12))}: the payment's answer, then the refusal`)
       t.match(JSON.parse(got[0]?.body ?? '{}'), { mensaje: 'Solicitud de pago enviada' }, `${where}: the 202 is the payment's`)
       t.same(await account(base, id), [60, 1], `${where}: paid once`)
@@ -73,7 +60,7 @@ t.test('pipelined valid requests before refused bytes: every answer, in order, t
   // More bytes while the answers are still owed: still one refusal.
   client.write('MORE NONSENSE\r\n\r\n')
   await client.waitClosed(15_000)
-  t.same(answers(client.received()).map((a) => a.status), [202, 200, 202, 400])
+  t.same(parseAnswers(client.received()).map((a) => a.status), [202, 200, 202, 400])
   t.same(await account(base, id), [97, 2], 'both payments, once each')
 })
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
-import { parseAnswer, rawClient } from '../helpers/raw-http.js'
+import { parseAnswer, parseAnswers, rawClient } from '../helpers/raw-http.js'
 import { startSystem, type System } from '../../lib/launch/system.js'
 
 /*
@@ -21,18 +21,6 @@ t.teardown(async () => { await sys?.stop() })
 
 const entries = (): Array<[string, string]> => [['directly on usuarios', sys.usuarios.url], ['through the gateway', sys.gateway.url]]
 
-/** Every HTTP answer in `text`, in order (Content-Length bodies). */
-function answers (text: string): Array<{ status: number, body: any }> {
-  const out: Array<{ status: number, body: any }> = []
-  let rest = text
-  while (rest.includes('\r\n\r\n')) {
-    const answer = parseAnswer(rest)
-    out.push({ status: answer.status, body: JSON.parse(answer.body) })
-    rest = rest.slice(rest.indexOf('\r\n\r\n') + 4 + Buffer.byteLength(answer.body))
-  }
-  return out
-}
-
 const post = (host: string, path: string, body: string, extra = ''): string =>
   `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`
 
@@ -46,7 +34,7 @@ t.test('pipelined requests run in the order sent: a top-up, then a payment it pa
       client.write(post(host, `/usuarios/${id}/recargar`, '{"monto":100}') + post(host, `/usuarios/${id}/pagar`, '{"monto":100}') +
         `GET /usuarios/${id} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
       await client.waitClosed(15_000)
-      const got = answers(client.received())
+      const got = parseAnswers(client.received()).map((a) => ({ status: a.status, body: JSON.parse(a.body) }))
       t.same(got.map((a) => a.status), [200, 202, 200], `${where}, try ${i + 1}: top-up, payment, read, each answered`)
       t.equal(got[1]?.body.usuario.saldo, 0, `${where}, try ${i + 1}: the payment saw the top-up`)
       t.equal(got[2]?.body.saldo, 0, `${where}, try ${i + 1}: the read saw both`)
