@@ -71,7 +71,9 @@ export const ResponseDescriptions: Record<number, string> = {
   429: 'Demasiadas peticiones: espera lo que indica `Retry-After`',
   431: 'Cabeceras de la petición demasiado grandes (también una URL de más de 16 KiB)',
   500: 'Error interno',
+  501: 'Codificación de transferencia no soportada: solo `Transfer-Encoding: chunked` (se cierra la conexión)',
   502: 'El servicio respondió de forma inválida',
   503: 'Servicio no disponible, no listo, o deteniéndose',
-  504: 'El servicio no respondió a tiempo'
+  504: 'El servicio no respondió a tiempo',
+  505: 'Versión de HTTP no soportada: use HTTP/1.1 (o 1.0)'
 }

@@ -36,11 +36,12 @@ export interface OperationDoc {
 /*
  * What the HTTP stack itself may answer on any route, before or instead of
  * the handler (lib/http/http-app.ts): a malformed request or headers, a timeout, a
- * URL too long, an `Expect` other than 100-continue, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
+ * URL too long, an `Expect` other than 100-continue, a transfer coding other
+ * than chunked, an HTTP version other than 1.x, a crash, a request that arrives during a shutdown; and on a route that takes a body, one too large or
  * not JSON. A method a path does not have is a 405 with Allow: OpenAPI lists
  * responses per operation, so that one is described once, in components.
  */
-const STACK_ERRORS = [400, 408, 414, 417, 431, 500, 503]
+const STACK_ERRORS = [400, 408, 414, 417, 431, 500, 501, 503, 505]
 const BODY_ERRORS = [413, 415]
 
 export const MethodNotAllowedResponse: { description: string } & Record<string, any> = {

@@ -199,6 +199,7 @@ t.test('path parameters are named for what they are, and pagar links to the paym
     t.equal(ops.get('POST /usuarios/{usuarioId}/pagar').requestBody.required, false, `${name}: pagar's body is optional (no body pays the default amount)`)
     t.equal(ops.get('POST /usuarios/{usuarioId}/recargar').requestBody.required, true, `${name}: recargar's body is required`)
     t.ok(ops.get('POST /usuarios/{usuarioId}/pagar').responses['417'], `${name}: the 417 of an unknown Expect is listed`)
+    t.ok(ops.get('POST /usuarios/{usuarioId}/pagar').responses['501'] && ops.get('GET /usuarios/{usuarioId}').responses['505'], `${name}: the 501 of a transfer coding and the 505 of an HTTP version are listed`)
     t.same(Object.keys(links ?? {}).sort(), ['obtenerPago', 'obtenerPagoProcesado', 'obtenerUsuario'], `${name}: pagar's 202 links`)
     for (const [linkName, link] of Object.entries<any>(links ?? {})) {
       const target = byId.get(link.operationId) ?? (name === 'usuarios' && link.operationId === 'obtenerPagoProcesado' ? 'served by pagos' : undefined)
